@@ -1,0 +1,190 @@
+"""``taizhang``: run the ETL, query the warehouse, extract and evaluate.
+
+taizhang run [INPUT_DIR] [--warehouse PATH]
+taizhang sql "SELECT …" [--warehouse PATH]
+taizhang extract PATH... [--format jsonl|csv] [--output FILE]
+taizhang eval GOLD_DIR [PATH...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+# Prefect reads these at import time: no telemetry from a machine without internet.
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("DO_NOT_TRACK", "1")
+
+GUIDE_FIELDS = [
+    "doc",
+    "start",
+    "end",
+    "text",
+    "number",
+    "unit",
+    "kind",
+    "approx",
+    "change",
+    "metric",
+    "borderline",
+]
+EXTRA_FIELDS = [
+    "unit_canonical",
+    "value_canonical",
+    "as_of",
+    "period",
+    "as_of_source",
+    "document_id",
+    "sentence_id",
+]
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from flows.etl import DataQualityError, etl
+    from flows.settings import RAW_DIR, default_warehouse
+
+    input_dir = Path(args.input_dir) if args.input_dir else RAW_DIR
+    target = Path(args.warehouse) if args.warehouse else default_warehouse()
+    try:
+        summary = etl(input_dir=str(input_dir), warehouse_path=str(target))
+    except DataQualityError as exc:
+        print(f"run failed, warehouse unchanged: {exc}", file=sys.stderr)
+        return 1
+    except FileNotFoundError as exc:
+        print(f"run failed: {exc}", file=sys.stderr)
+        return 1
+    from flows import warehouse
+
+    for row in warehouse.query(
+        target,
+        "SELECT source_path, reason FROM quarantine WHERE quarantined_at >= "
+        "(SELECT max(started_at) FROM etl_run) ORDER BY source_path",
+    ).iter_rows():
+        print(f"quarantined: {row[0]}: {row[1]}")
+    print(
+        f"documents {summary['documents']}  quarantined {summary['quarantined']}  "
+        f"sentences {summary['sentences']}  facts {summary['facts']}  "
+        f"checks passed {summary['checks_passed']} failed {summary['checks_failed']}\n"
+        f"warehouse {summary['warehouse']}"
+    )
+    return 0
+
+
+def _cmd_sql(args: argparse.Namespace) -> int:
+    import polars as pl
+
+    from flows import warehouse
+    from flows.settings import default_warehouse
+
+    target = Path(args.warehouse) if args.warehouse else default_warehouse()
+    try:
+        frame = warehouse.query(target, args.query)
+    except Exception as exc:
+        print(f"query failed: {exc}", file=sys.stderr)
+        return 1
+    with pl.Config(tbl_rows=args.max_rows, tbl_cols=-1, fmt_str_lengths=60, tbl_width_chars=200):
+        print(frame)
+    return 0
+
+
+def extract_rows(paths: list[Path]) -> list[dict[str, object]]:
+    """Mentions of the files/folders, one dict per mention with the guide's fields first."""
+    from flows.etl import build_tables
+    from flows.ingest import read_paths
+
+    raw, quarantine = read_paths(paths)
+    for row in quarantine.iter_rows(named=True):
+        print(f"quarantined: {row['source_path']}: {row['reason']}", file=sys.stderr)
+    if raw.height == 0:
+        return []
+    facts = build_tables(raw)["fct_metric"]
+    out = []
+    for r in facts.iter_rows(named=True):
+        row = {
+            k: r[k]
+            for k in ("doc", "text", "number", "unit", "kind", "approx", "change", "metric", "borderline")
+        }
+        row["start"], row["end"] = r["start_char"], r["end_char"]
+        row.update({k: r[k] for k in EXTRA_FIELDS})
+        row["as_of"] = r["as_of"].isoformat() if r["as_of"] else None
+        out.append({k: row[k] for k in [*GUIDE_FIELDS, *EXTRA_FIELDS]})
+    return out
+
+
+def _cmd_extract(args: argparse.Namespace) -> int:
+    import csv
+
+    rows = extract_rows([Path(p) for p in args.paths])
+    out = open(args.output, "w", encoding="utf-8", newline="") if args.output else sys.stdout  # noqa: SIM115
+    try:
+        if args.format == "csv":
+            writer = csv.DictWriter(out, fieldnames=[*GUIDE_FIELDS, *EXTRA_FIELDS])
+            writer.writeheader()
+            writer.writerows(rows)
+        else:
+            for row in rows:
+                out.write(json.dumps(row, ensure_ascii=False) + "\n")
+    finally:
+        if out is not sys.stdout:
+            out.close()
+    return 0
+
+
+def _cmd_eval(args: argparse.Namespace) -> int:
+    from flows.evaluate import load_jsonl, report, score
+
+    gold_dir = Path(args.gold_dir)
+    gold = [g for f in sorted(gold_dir.glob("*.jsonl")) for g in load_jsonl(f)]
+    if not gold:
+        print(f"no gold *.jsonl files in {gold_dir}", file=sys.stderr)
+        return 1
+    paths = [Path(p) for p in args.paths]
+    if not paths:
+        from flows.settings import RAW_DIR
+
+        paths = [RAW_DIR]
+    pred = extract_rows(paths)
+    print(report(score(gold, pred), max_errors=args.errors))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="taizhang", description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("run", help="run the ETL flow (Prefect, embedded mode) into the warehouse")
+    p.add_argument("input_dir", nargs="?", help="folder of raw reports (default: seeds/raw)")
+    p.add_argument(
+        "--warehouse", help="DuckDB file (default: $TAIZHANG_WAREHOUSE or warehouse/taizhang.duckdb)"
+    )
+    p.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser("sql", help="run a read-only SQL query on the warehouse")
+    p.add_argument("query")
+    p.add_argument("--warehouse")
+    p.add_argument("--max-rows", type=int, default=50)
+    p.set_defaults(func=_cmd_sql)
+
+    p = sub.add_parser("extract", help="extract metric facts from files without touching the warehouse")
+    p.add_argument("paths", nargs="+")
+    p.add_argument("--format", choices=["jsonl", "csv"], default="jsonl")
+    p.add_argument("--output", help="write here instead of standard output")
+    p.set_defaults(func=_cmd_extract)
+
+    p = sub.add_parser("eval", help="score the extractor against gold files")
+    p.add_argument("gold_dir")
+    p.add_argument("paths", nargs="*", help="files or folders to extract from (default: seeds/raw)")
+    p.add_argument("--errors", type=int, default=10, help="errors to list per kind")
+    p.set_defaults(func=_cmd_eval)
+
+    args = parser.parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

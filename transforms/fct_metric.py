@@ -1,0 +1,345 @@
+"""``fct_metric``: one row per quantity mention, as defined by the annotation guide.
+
+Grain: one row per mention (a range or a compound count gives one row per
+number). Recipe, all vectorised over every sentence at once:
+
+1. candidates: one regex (built from ``seeds/units.csv`` and
+   ``seeds/multipliers.csv``) finds every number with its optional multiplier,
+   inner 余/多 and unit, with offsets (``transforms.spans``);
+2. exclusions: ordinals (第…), codes glued to Latin letters (5G, PM2.5, B1线),
+   calendar years, anything inside a book title 《…》, a short quoted name
+   (“十四五”, “4个300”) or a slogan from ``seeds/non_facts.csv``;
+3. ranges (2-3名, 2至3名) and lists sharing one unit (10.6万、3.8万平方公里):
+   a bare number takes the unit of the number it is joined to;
+4. values: multipliers applied, Chinese numerals read, units joined to
+   ``dim_unit`` for the canonical value;
+5. qualifiers (approx, change) from the words around the mention
+   (``seeds/qualifiers.csv``);
+6. the metric phrase from jieba on a short window (``transforms.metric_phrase``);
+7. temporal context from the sentence (``transforms.temporal``).
+"""
+
+from __future__ import annotations
+
+import re
+
+import polars as pl
+
+from transforms.metric_phrase import metric_phrases
+from transforms.numbers import arabic_value, chinese_value
+from transforms.reference import Reference
+from transforms.spans import find_spans
+from transforms.temporal import sentence_time
+
+ARABIC = r"[0-9０-９]+(?:[,，][0-9０-９]{3})*(?:[.．][0-9０-９]+)?"
+CHINESE = r"[零〇一二两三四五六七八九十百千万亿]+"
+_MULT_CHARS = "万亿千百"
+# Characters that join a bare number to the next one in a range or a list.
+RANGE_JOINERS = ("-", "－", "—", "–", "~", "～", "〜", "至", "到")
+LIST_JOINERS = ("、",)
+# A short quotation is a name or a slogan (“十四五”, “4个300”, “90后”); a long one is reported speech.
+SHORT_QUOTE = r"(?:“[^”“\n]{1,30}”){2,}|“[^”“\n]{1,10}”|‘[^’‘\n]{1,10}’|\"[^\"\n]{1,10}\"|「[^」\n]{1,10}」"
+BOOK_TITLE = r"《[^》\n]*》|〈[^〉\n]*〉"
+
+METRIC_COLUMNS = [
+    "metric_id",
+    "document_id",
+    "sentence_id",
+    "doc",
+    "start_char",
+    "end_char",
+    "text",
+    "number",
+    "unit",
+    "kind",
+    "approx",
+    "change",
+    "metric",
+    "borderline",
+    "unit_canonical",
+    "value_canonical",
+    "as_of",
+    "period",
+    "as_of_source",
+]
+
+
+def _alternation(words: list[str]) -> str:
+    return "|".join(re.escape(w) for w in sorted(set(words), key=len, reverse=True))
+
+
+def mention_pattern(ref: Reference) -> str:
+    """The candidate regex. Units that begin with a multiplier character (千瓦, 千米, 百分点)
+    are tried first as whole units, so 300千瓦 is 300 千瓦, not 300千 with unit 瓦."""
+    written = ref.units["written"].to_list()
+    mult_units = [u for u in written if u[0] in _MULT_CHARS]
+    plain_units = [u for u in written if u[0] not in _MULT_CHARS]
+    mults = _alternation(ref.multipliers["written"].to_list())
+    inner = _alternation(ref.words("approx", "inside"))
+    return (
+        rf"百分之(?P<pct>{ARABIC}|{CHINESE})"
+        rf"|(?P<num>{ARABIC}|{CHINESE})"
+        rf"(?:(?P<unit_m>{_alternation(mult_units)})"
+        rf"|(?P<mult>{mults})?(?P<inner>{inner})?(?P<unit_p>{_alternation(plain_units)})?)"
+    )
+
+
+def _masks(sentences: pl.DataFrame, ref: Reference) -> pl.DataFrame:
+    """Spans inside which no number is a fact: book titles, short quotes, slogans."""
+    slogans = _alternation(ref.non_facts["phrase"].to_list())
+    pattern = f"{BOOK_TITLE}|{SHORT_QUOTE}" + (f"|{slogans}" if slogans else "")
+    return find_spans(sentences, "text", pattern, keep=["sentence_id"]).select(
+        "sentence_id", pl.col("start").alias("m_start"), pl.col("end").alias("m_end")
+    )
+
+
+def _candidates(sentences: pl.DataFrame, ref: Reference) -> pl.DataFrame:
+    pattern = mention_pattern(ref)
+    spans = find_spans(sentences, "text", pattern, keep=["sentence_id"])
+    groups = pl.col("match").str.extract_groups(f"^(?:{pattern})$")
+    return (
+        spans.with_columns(groups.alias("g"))
+        .unnest("g")
+        .join(
+            sentences.select("sentence_id", "document_id", pl.col("text").alias("s_text")), on="sentence_id"
+        )
+        .with_columns(
+            pl.coalesce("num", "pct").alias("numeral"),
+            pl.when(pl.col("pct").is_not_null())
+            .then(pl.lit("%"))
+            .otherwise(pl.coalesce("unit_m", "unit_p"))
+            .alias("written"),
+            # Context, clipped to the sentence: what stands just before and after the match.
+            pl.col("s_text")
+            .str.slice(
+                pl.max_horizontal(pl.col("start") - 12, pl.lit(0)), pl.col("start").clip(upper_bound=12)
+            )
+            .alias("left"),
+            pl.col("s_text").str.slice(pl.col("end"), 8).alias("right"),
+        )
+    )
+
+
+def _drop_non_facts(c: pl.DataFrame, masks: pl.DataFrame) -> pl.DataFrame:
+    """Apply the exclusion rules of the guide that can be read off the characters around a number."""
+    is_chinese = pl.col("numeral").str.contains(f"^{CHINESE}$")
+    only_multiplier = pl.col("numeral").str.contains(f"^[{_MULT_CHARS}]+$")
+    ordinal = (
+        pl.col("left").str.contains(r"(?:第|星期|礼拜|No\.?)$")
+        # 区委十三轮巡察, 巡视五组, 二期工程: Chinese numerals that number rather than count
+        | (
+            is_chinese
+            & pl.col("left").str.contains(r"[委视察查]$")
+            & pl.col("written").is_in(["轮", "届", "组", "次"])
+        )
+        | (
+            is_chinese
+            & (pl.col("written") == "期")
+            & pl.col("right").str.contains(r"^(?:工程|项目|建设|用地)")
+        )
+    )
+    glued_to_code = pl.col("left").str.contains(r"[A-Za-z._·•/\\#＃]$") | (
+        pl.col("written").is_null() & pl.col("right").str.contains(r"^[A-Za-z+＋]")
+    )
+    calendar_year = pl.col("written").is_in(["年", "天"]) & pl.col("numeral").str.contains(
+        r"^(?:19|20)[0-9]{2}$"
+    )
+    calendar_year = calendar_year | (pl.col("written") == "年") & (
+        pl.col("numeral").str.contains(r"^[0-9０-９]{3,}$")
+        | pl.col("right").str.contains(r"^[月度底初末中级份前后以来]")
+    )
+    c = c.filter(
+        ~ordinal
+        & ~glued_to_code
+        & ~calendar_year
+        & ~(is_chinese & (pl.col("numeral") == "一"))
+        & ~(is_chinese & only_multiplier & pl.col("inner").is_null())
+    )
+    masked = (
+        c.select("sentence_id", "start", "end")
+        .join(masks, on="sentence_id")
+        .filter((pl.col("start") < pl.col("m_end")) & (pl.col("end") > pl.col("m_start")))
+        .select("sentence_id", "start")
+        .unique()
+    )
+    return c.join(masked, on=["sentence_id", "start"], how="anti")
+
+
+def _inherit_units(c: pl.DataFrame) -> pl.DataFrame:
+    """Bare numbers joined by a range or list joiner to a later number take its unit (and
+    multiplier when they have none): 2-3名 → 2 名, 3 名; 10.6万、3.3万平方公里 → both 平方公里.
+    A chain whose first number was an ordinal never reaches here, because its head was dropped
+    and the gap to the next candidate is then not a bare joiner."""
+    c = c.sort(["sentence_id", "start"]).with_columns(
+        pl.col("gap").shift(-1).over("sentence_id").alias("next_gap"),
+        pl.col("start").shift(-1).over("sentence_id").alias("next_start"),
+    )
+    joined = pl.col("next_gap").is_in([*RANGE_JOINERS, *LIST_JOINERS]) & (
+        pl.col("next_start") == pl.col("end") + 1
+    )
+    c = c.with_columns(
+        pl.when(pl.col("written").is_null() & joined)
+        .then(None)
+        .otherwise(pl.col("written"))
+        .alias("written"),
+        (pl.col("written").is_null() & joined).alias("bare_joined"),
+        pl.col("next_gap").is_in(list(RANGE_JOINERS)).alias("range_head"),
+    )
+    # Fill each bare, joined number from the next number in the chain (backward fill within runs).
+    c = c.with_columns(
+        pl.when(pl.col("bare_joined") | pl.col("written").is_not_null())
+        .then(pl.col("written"))
+        .otherwise(pl.lit("\x00"))
+        .alias("_w"),
+        pl.when(pl.col("bare_joined")).then(None).otherwise(pl.col("mult").fill_null("")).alias("_m"),
+    )
+    c = c.with_columns(
+        pl.col("_w").backward_fill().over("sentence_id").alias("_w"),
+        pl.col("_m").backward_fill().over("sentence_id").alias("_m_next"),
+    )
+    return c.with_columns(
+        pl.when(pl.col("bare_joined") & (pl.col("_w") != "\x00"))
+        .then(pl.col("_w"))
+        .otherwise(pl.col("written"))
+        .alias("written"),
+        pl.when(pl.col("bare_joined") & pl.col("mult").is_null())
+        .then(pl.col("_m_next").replace("", None))
+        .otherwise(pl.col("mult"))
+        .alias("mult"),
+    ).filter(pl.col("written").is_not_null() & (pl.col("written") != "\x00"))
+
+
+def _values(c: pl.DataFrame, ref: Reference) -> pl.DataFrame:
+    chinese = c.filter(pl.col("numeral").str.contains(f"^{CHINESE}$"))["numeral"].unique().to_list()
+    cn_map = pl.DataFrame(
+        {"numeral": chinese, "_cn": [chinese_value(s) for s in chinese]},
+        schema={"numeral": pl.String, "_cn": pl.Float64},
+    )
+    return (
+        c.join(cn_map, on="numeral", how="left")
+        .join(
+            ref.multipliers.select(pl.col("written").alias("mult"), pl.col("factor").alias("_mf")),
+            on="mult",
+            how="left",
+        )
+        .with_columns(
+            (pl.coalesce(arabic_value(pl.col("numeral")), "_cn") * pl.col("_mf").fill_null(1.0)).alias(
+                "number"
+            )
+        )
+        .filter(pl.col("number").is_not_null())
+        .join(ref.units.rename({"factor": "_uf", "canonical": "unit_canonical"}), on="written", how="left")
+        .with_columns((pl.col("number") * pl.col("_uf")).alias("value_canonical"))
+    )
+
+
+def _qualifiers(c: pl.DataFrame, ref: Reference) -> pl.DataFrame:
+    """approx from the words right before/after the mention or inside it; change from a change
+    verb that governs the number (same clause, at most a short noun in between, not 增加到/提高至)."""
+
+    def table(field: str, position: str) -> list[tuple[str, str]]:
+        q = ref.qualifiers.filter((pl.col("field") == field) & (pl.col("position") == position))
+        return sorted(zip(q["word"], q["value"], strict=True), key=lambda t: len(t[0]), reverse=True)
+
+    approx = pl.when(pl.col("inner").is_not_null()).then(
+        pl.lit(dict(table("approx", "inside")).get("余", "more_than"))
+    )
+    # Words that, glued before a qualifier, make it part of another word (签约, 节约, 最近, 附近).
+    for word, value in table("approx", "before"):
+        blocked = r"[签节制预公条合违履缔特和大]$" if word.startswith("约") else r"[最附邻就亲接贴靠]$"
+        left_of_word = pl.col("left").str.head(pl.col("left").str.len_chars() - len(word))
+        approx = approx.when(
+            pl.col("left").str.ends_with(word)
+            & ~(pl.lit(len(word) == 1) & left_of_word.str.contains(blocked))
+        ).then(pl.lit(value))
+    for word, value in table("approx", "after"):
+        approx = approx.when(pl.col("right").str.starts_with(word)).then(pl.lit(value))
+    increase = [w for w, v in table("change", "before") if v == "increase"]
+    decrease = [w for w, v in table("change", "before") if v == "decrease"]
+    tail = r"(?:了|约|近|超过|逾|达)?[^，,。；;：:、\s到至为达的是0-9０-９]{0,8}$"
+    change = (
+        pl.when(pl.col("left").str.contains(rf"(?:^|[^新])(?:{_alternation(decrease)}){tail}"))
+        .then(pl.lit("decrease"))
+        .when(pl.col("left").str.contains(rf"(?:^|[^新])(?:{_alternation(increase)}){tail}"))
+        .then(pl.lit("increase"))
+    )
+    return c.with_columns(approx.otherwise(None).alias("approx"), change.otherwise(None).alias("change"))
+
+
+def fct_metric(sentences: pl.DataFrame, documents: pl.DataFrame, ref: Reference) -> pl.DataFrame:
+    """Extract every quantity mention of ``sentences`` (``stg_sentences``) as ``fct_metric`` rows.
+
+    ``documents`` is ``stg_documents`` (for the file name and the publish date, the fallback
+    as-of date)."""
+    if sentences.height == 0:
+        return pl.DataFrame(schema=_schema())
+    c = _candidates(sentences, ref)
+    c = _drop_non_facts(c, _masks(sentences, ref))
+    c = _inherit_units(c)
+    c = _values(c, ref)
+    c = _qualifiers(c, ref)
+    c = c.with_columns(
+        pl.col("s_text").str.slice(0, pl.col("start")).alias("before_text"),
+        pl.col("s_text").str.slice(pl.col("end")).alias("after_text"),
+    )
+    c = metric_phrases(c, ref)
+    times = sentence_time(sentences)
+    out = (
+        c.join(sentences.select("sentence_id", pl.col("start_char").alias("s_start")), on="sentence_id")
+        .join(times, on="sentence_id", how="left")
+        .join(
+            documents.select("document_id", pl.col("file_name").alias("doc"), "publish_date"),
+            on="document_id",
+            how="left",
+        )
+        .with_columns(
+            (pl.col("s_start") + pl.col("start")).alias("start_char"),
+            (pl.col("s_start") + pl.col("end")).alias("end_char"),
+            pl.col("match").alias("text"),
+            pl.col("kind").fill_null("other"),
+            pl.col("written").alias("written"),
+            (pl.col("written").is_in(["年", "周年"]) | pl.col("unit").is_null()).alias("borderline"),
+            pl.coalesce("as_of", "publish_date").alias("as_of"),
+            pl.when(pl.col("as_of").is_not_null())
+            .then(pl.col("as_of_source"))
+            .when(pl.col("publish_date").is_not_null())
+            .then(pl.lit("document"))
+            .otherwise(pl.lit("none"))
+            .alias("as_of_source"),
+        )
+        .with_columns(
+            (
+                pl.col("document_id")
+                + ":"
+                + pl.col("start_char").cast(pl.String)
+                + "-"
+                + pl.col("end_char").cast(pl.String)
+            ).alias("metric_id")
+        )
+        .sort(["document_id", "start_char"])
+    )
+    return out.select(METRIC_COLUMNS).cast(_schema())
+
+
+def _schema() -> dict[str, pl.DataType]:
+    return {
+        "metric_id": pl.String(),
+        "document_id": pl.String(),
+        "sentence_id": pl.String(),
+        "doc": pl.String(),
+        "start_char": pl.Int64(),
+        "end_char": pl.Int64(),
+        "text": pl.String(),
+        "number": pl.Float64(),
+        "unit": pl.String(),
+        "kind": pl.String(),
+        "approx": pl.String(),
+        "change": pl.String(),
+        "metric": pl.String(),
+        "borderline": pl.Boolean(),
+        "unit_canonical": pl.String(),
+        "value_canonical": pl.Float64(),
+        "as_of": pl.Date(),
+        "period": pl.String(),
+        "as_of_source": pl.String(),
+    }

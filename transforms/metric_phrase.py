@@ -1,0 +1,196 @@
+"""The metric phrase: the shortest noun phrase naming what a number measures.
+
+This is the one place that leaves Polars for Python, because jieba's POS tagger
+is a Python library: it runs only on two short windows per mention (the clause
+before the number and the words after its unit), never on whole documents.
+
+Rules (the annotation guide's, made operational), tried in this order:
+1. a noun phrase right after the unit (``制定328条整改措施`` → 整改措施), skipping a
+   second count of a compound (``5方面24项重点任务`` → 重点任务) and a relative
+   clause ending in 的 (``40名表现突出的学员`` → 学员);
+2. the noun phrase ending just before the number, after skipping the verbs and
+   adverbs that lead up to it (``协议投资额1975亿元``, ``累计完成…企业注册154个``);
+3. a verbal noun after or before the number (``4次巡视``, ``完成投资151亿元``);
+4. the metric of the previous figure in the same sentence, for a change or a
+   ratio without a noun of its own (``产值2227亿元，同比增长11%`` → 产值).
+A quoted term (“举一反三”整改事项) is one token, and a word followed by a noun
+suffix from ``seeds/noun_suffixes.txt`` becomes one noun (对接+会 → 对接会).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from functools import lru_cache
+
+import polars as pl
+
+from transforms.reference import Reference
+
+_STOP = re.compile(r"[，,。；;：:！？!?（）()【】\[\]\s、]")
+_RIGHT_WINDOW = 22
+_LEFT_WINDOW = 30
+_NUMERAL_UNIT = re.compile(
+    r"^[0-9０-９.．零〇一二两三四五六七八九十百千万亿余多]+[^\s0-9０-９]{1,2}?(?=[^0-9０-９])"
+)
+# Tags of a real noun: the head of a metric phrase.
+_CORE = {
+    "n",
+    "nr",
+    "nr1",
+    "nr2",
+    "nrj",
+    "nrf",
+    "ns",
+    "nsf",
+    "nt",
+    "nz",
+    "nl",
+    "ng",
+    "j",
+    "l",
+    "eng",
+    "QUOTE",
+    "NS",
+}
+# Tags that may sit inside a noun phrase, before its head (重点, 新建, 优质, 全区, 见习).
+_INSIDE = {*_CORE, "vn", "an", "a", "b", "s", "f", "h", "k", "m", "g"}
+_SKIP = {
+    "v",
+    "vd",
+    "vi",
+    "d",
+    "p",
+    "u",
+    "uj",
+    "ul",
+    "uz",
+    "ug",
+    "uv",
+    "ud",
+    "c",
+    "r",
+    "y",
+    "ad",
+    "f",
+    "t",
+    "zg",
+    "vn",
+}
+_QUOTED = re.compile(r"“[^”]*”|‘[^’]*’|\"[^\"]*\"")
+_WEAK = {"同比", "比上年", "较上年", "人均", "年均", "其中", "全年", "累计", "共计", "合计", "部分"}
+
+Terms = tuple[tuple[str, int, str], ...]
+
+
+@lru_cache(maxsize=1)
+def _tagger(terms: Terms):
+    import jieba
+    import jieba.posseg
+
+    jieba.setLogLevel(logging.WARNING)
+    for word, freq, tag in terms:
+        jieba.add_word(word, freq=freq, tag=tag)
+    return jieba.posseg
+
+
+def _tokens(text: str, terms: Terms, suffixes: frozenset[str]) -> list[tuple[str, str]]:
+    """POS tokens of a short window: quotations stay one token, noun suffixes glue on."""
+    posseg = _tagger(terms)
+    raw: list[tuple[str, str]] = []
+    pos = 0
+    for m in _QUOTED.finditer(text):
+        raw.extend((p.word, p.flag) for p in posseg.lcut(text[pos : m.start()]) if p.word)
+        raw.append((m.group(0), "QUOTE"))
+        pos = m.end()
+    raw.extend((p.word, p.flag) for p in posseg.lcut(text[pos:]) if p.word)
+    out: list[tuple[str, str]] = []
+    for word, tag in raw:
+        if word in suffixes and out and out[-1][1] in {*_INSIDE, "v"} and not out[-1][0][-1:].isdigit():
+            out[-1] = (out[-1][0] + word, "NS")
+        else:
+            out.append((word, tag))
+    return out
+
+
+def _right_phrase(after: str, terms: Terms, suffixes: frozenset[str], verbal: bool) -> str | None:
+    window = _STOP.split(after[:_RIGHT_WINDOW], maxsplit=1)[0]
+    skip = _NUMERAL_UNIT.match(window)
+    if skip:  # compound count: 5方面24项重点任务 → look past 24项
+        window = window[skip.end() :]
+    if not window:
+        return None
+    phrase: list[tuple[str, str]] = []
+    for word, tag in _tokens(window, terms, suffixes):
+        has_core = any(t in _CORE for _, t in phrase)
+        if tag in _CORE or (tag in _INSIDE and not has_core) or (tag == "v" and not has_core):
+            phrase.append((word, tag))
+        elif word == "的" and not has_core:
+            phrase = []  # a relative clause: what follows 的 is the noun phrase
+        elif tag in {"vn"} and has_core:
+            phrase.append((word, tag))
+        else:
+            break
+    while phrase and phrase[-1][1] not in (_CORE | {"vn"}):
+        phrase.pop()
+    while phrase and phrase[0][1] == "v":
+        phrase.pop(0)
+    if not phrase:
+        return None
+    if not verbal and not any(t in _CORE for _, t in phrase):
+        return None
+    return "".join(w for w, _ in phrase)
+
+
+def _left_phrase(before: str, terms: Terms, suffixes: frozenset[str], verbal: bool) -> str | None:
+    clause = _STOP.split(before[-_LEFT_WINDOW:])[-1]
+    toks = _tokens(clause, terms, suffixes)
+    core = _CORE if not verbal else _CORE | {"vn"}
+    k = len(toks) - 1
+    while k >= 0 and toks[k][1] not in core:
+        if toks[k][1] in {"m", "q", "mq", "x"} or len(toks) - k > 6:
+            return None
+        k -= 1
+    if k < 0:
+        return None
+    end = k + 1
+    while end < len(toks) and toks[end][1] == "vn":  # 意向投资: a verbal noun right after the head
+        end += 1
+    start = k
+    while start - 1 >= 0 and toks[start - 1][1] in _INSIDE and toks[start - 1][1] != "m":
+        start -= 1
+    phrase = "".join(w for w, _ in toks[start:end])
+    return phrase if phrase not in _WEAK else None
+
+
+def metric_phrases(c: pl.DataFrame, ref: Reference) -> pl.DataFrame:
+    """Add ``metric`` to candidate mentions (needs ``sentence_id``, ``start``, ``before_text``,
+    ``after_text``, ``change``, ``kind``)."""
+    terms: Terms = tuple(
+        (str(w), int(f), str(t)) for w, f, t in ref.genre_terms.select("word", "freq", "tag").iter_rows()
+    )
+    suffixes = frozenset(ref.noun_suffixes["suffix"].to_list())
+    c = c.sort(["sentence_id", "start"])
+    rows = c.select("sentence_id", "before_text", "after_text", "change", "kind").iter_rows()
+    metrics: list[str | None] = []
+    prev_sentence: str | None = None
+    prev_metric: str | None = None
+    for sentence_id, before, after, change, kind in rows:
+        if sentence_id != prev_sentence:
+            prev_metric = None
+        before, after = before or "", after or ""
+        inherits = (change is not None or kind == "percent") and prev_metric is not None
+        metric = _right_phrase(after, terms, suffixes, verbal=False)
+        if metric is None:
+            metric = _left_phrase(before, terms, suffixes, verbal=False)
+        if metric is None and inherits:
+            metric = prev_metric
+        if metric is None:
+            metric = _right_phrase(after, terms, suffixes, verbal=True) or _left_phrase(
+                before, terms, suffixes, verbal=True
+            )
+        if metric is None:
+            metric = prev_metric
+        metrics.append(metric)
+        prev_sentence, prev_metric = sentence_id, metric or prev_metric
+    return c.with_columns(pl.Series("metric", metrics, dtype=pl.String))

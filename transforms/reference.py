@@ -1,0 +1,33 @@
+"""Reference data handed to the transforms as frames (loaded from ``seeds/`` by ``flows.reference``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+
+@dataclass(frozen=True)
+class Reference:
+    """The genre's dictionaries. Every rule that names a word takes it from here, not from code.
+
+    - ``units``: ``written, unit, canonical, kind, factor`` (seeds/units.csv)
+    - ``multipliers``: ``written, factor`` (seeds/multipliers.csv)
+    - ``qualifiers``: ``word, position, field, value`` (seeds/qualifiers.csv)
+    - ``non_facts``: ``phrase, reason`` (seeds/non_facts.csv): slogans and names with numerals
+    - ``genre_terms``: ``word, freq, tag`` (seeds/genre_terms.txt): jieba user dictionary
+    - ``noun_suffixes``: one character a row (seeds/noun_suffixes.txt): 会, 所, 点 … that turn
+      the word before them into a noun (对接 + 会 → 对接会)
+    """
+
+    units: pl.DataFrame
+    multipliers: pl.DataFrame
+    qualifiers: pl.DataFrame
+    non_facts: pl.DataFrame
+    genre_terms: pl.DataFrame
+    noun_suffixes: pl.DataFrame
+
+    def words(self, field: str, position: str) -> list[str]:
+        """Qualifier words of one field and position, longest first (so 不少于 wins over 少于)."""
+        q = self.qualifiers.filter((pl.col("field") == field) & (pl.col("position") == position))
+        return sorted(q["word"].to_list(), key=len, reverse=True)
