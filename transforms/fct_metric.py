@@ -73,14 +73,15 @@ def mention_pattern(ref: Reference) -> str:
     are tried first as whole units, so 300千瓦 is 300 千瓦, not 300千 with unit 瓦."""
     written = ref.units["written"].to_list()
     mult_units = [u for u in written if u[0] in _MULT_CHARS]
-    plain_units = [u for u in written if u[0] not in _MULT_CHARS]
     mults = _alternation(ref.multipliers["written"].to_list())
     inner = _alternation(ref.words("approx", "inside"))
     return (
-        rf"百分之(?P<pct>{ARABIC}|{CHINESE})"
+        rf"百分之(?P<pct>{ARABIC}|{CHINESE}(?:点[零〇一二三四五六七八九]+)?)"
+        r"|翻(?P<fan>[一两二三四五])番"  # 翻一番 = 2 倍, 翻两番 = 4 倍
+        r"|(?P<cheng>[一二三四五六七八九])成"  # 五成 = 50 %
         rf"|(?P<num>{ARABIC}|{CHINESE})"
         rf"(?:(?P<unit_m>{_alternation(mult_units)})"
-        rf"|(?P<mult>{mults})?(?P<inner>{inner})?(?P<unit_p>{_alternation(plain_units)})?)"
+        rf"|(?P<mult>{mults})?(?P<inner>{inner})?(?P<unit_p>{_alternation(written)})?)"
     )
 
 
@@ -104,9 +105,11 @@ def _candidates(sentences: pl.DataFrame, ref: Reference) -> pl.DataFrame:
             sentences.select("sentence_id", "document_id", pl.col("text").alias("s_text")), on="sentence_id"
         )
         .with_columns(
-            pl.coalesce("num", "pct").alias("numeral"),
-            pl.when(pl.col("pct").is_not_null())
+            pl.coalesce("num", "pct", "fan", "cheng").alias("numeral"),
+            pl.when(pl.col("pct").is_not_null() | pl.col("cheng").is_not_null())
             .then(pl.lit("%"))
+            .when(pl.col("fan").is_not_null())
+            .then(pl.lit("倍"))
             .otherwise(pl.coalesce("unit_m", "unit_p"))
             .alias("written"),
             # Context, clipped to the sentence: what stands just before and after the match.
@@ -122,21 +125,28 @@ def _candidates(sentences: pl.DataFrame, ref: Reference) -> pl.DataFrame:
 
 def _drop_non_facts(c: pl.DataFrame, masks: pl.DataFrame) -> pl.DataFrame:
     """Apply the exclusion rules of the guide that can be read off the characters around a number."""
-    is_chinese = pl.col("numeral").str.contains(f"^{CHINESE}$")
+    is_chinese = pl.col("numeral").str.contains(f"^{CHINESE}$") & pl.col("num").is_not_null()
     only_multiplier = pl.col("numeral").str.contains(f"^[{_MULT_CHARS}]+$")
+    approx_before = pl.col("left").str.contains(r"(?:近|逾|超|超过|将近|接近)$")
+    written = pl.col("written").fill_null("")
     ordinal = (
         pl.col("left").str.contains(r"(?:第|星期|礼拜|No\.?)$")
-        # 区委十三轮巡察, 巡视五组, 二期工程: Chinese numerals that number rather than count
+        # 区委十三轮巡察, 巡视五组, 二期工程, 十二届人大三次会议: numerals that number rather than count
+        | (is_chinese & pl.col("left").str.contains(r"[委视察查]$") & written.is_in(["轮", "届", "组", "次"]))
         | (
             is_chinese
-            & pl.col("left").str.contains(r"[委视察查]$")
-            & pl.col("written").is_in(["轮", "届", "组", "次"])
+            & ~pl.col("numeral").str.starts_with("两")
+            & (written == "期")
+            & pl.col("right").str.contains(r"^(?:工程|项目|建设|用地|工作)")
         )
-        | (
-            is_chinese
-            & (pl.col("written") == "期")
-            & pl.col("right").str.contains(r"^(?:工程|项目|建设|用地)")
-        )
+        | (is_chinese & pl.col("left").str.contains(r"届[^，,。；;]{0,4}$"))
+        # 七成员单位, 三成立: 成 that belongs to the next word
+        | (pl.col("cheng").is_not_null() & pl.col("right").str.contains(r"^[员立本果效绩熟功就为交型品]"))
+    )
+    # 过去五年, 今后五年, 极不寻常的五年: a time frame, not a measured duration
+    time_frame = (written == "年") & (
+        pl.col("left").str.contains(r"(?:过去|今后|未来|这|那|前|后|的|近)$")
+        | pl.col("right").str.contains(r"^(?:来|以来|中|间|里|是|制|一贯)")
     )
     glued_to_code = pl.col("left").str.contains(r"[A-Za-z._·•/\\#＃]$") | (
         pl.col("written").is_null() & pl.col("right").str.contains(r"^[A-Za-z+＋]")
@@ -149,11 +159,12 @@ def _drop_non_facts(c: pl.DataFrame, masks: pl.DataFrame) -> pl.DataFrame:
         | pl.col("right").str.contains(r"^[月度底初末中级份前后以来]")
     )
     c = c.filter(
-        ~ordinal
-        & ~glued_to_code
-        & ~calendar_year
-        & ~(is_chinese & (pl.col("numeral") == "一"))
-        & ~(is_chinese & only_multiplier & pl.col("inner").is_null())
+        ~ordinal.fill_null(False)
+        & ~glued_to_code.fill_null(False)
+        & ~calendar_year.fill_null(False)
+        & ~time_frame.fill_null(False)
+        & ~(is_chinese & (pl.col("numeral") == "一") & (written != "倍")).fill_null(False)
+        & ~(is_chinese & only_multiplier & pl.col("inner").is_null() & ~approx_before).fill_null(False)
     )
     masked = (
         c.select("sentence_id", "start", "end")
@@ -210,7 +221,11 @@ def _inherit_units(c: pl.DataFrame) -> pl.DataFrame:
 
 
 def _values(c: pl.DataFrame, ref: Reference) -> pl.DataFrame:
-    chinese = c.filter(pl.col("numeral").str.contains(f"^{CHINESE}$"))["numeral"].unique().to_list()
+    chinese = (
+        c.filter(pl.col("numeral").str.contains(f"^{CHINESE}(?:点[零〇一二三四五六七八九]+)?$"))["numeral"]
+        .unique()
+        .to_list()
+    )
     cn_map = pl.DataFrame(
         {"numeral": chinese, "_cn": [chinese_value(s) for s in chinese]},
         schema={"numeral": pl.String, "_cn": pl.Float64},
@@ -223,9 +238,12 @@ def _values(c: pl.DataFrame, ref: Reference) -> pl.DataFrame:
             how="left",
         )
         .with_columns(
-            (pl.coalesce(arabic_value(pl.col("numeral")), "_cn") * pl.col("_mf").fill_null(1.0)).alias(
-                "number"
-            )
+            pl.when(pl.col("fan").is_not_null())
+            .then(pl.lit(2.0).pow(pl.col("_cn")))  # 翻两番: doubled twice
+            .when(pl.col("cheng").is_not_null())
+            .then(pl.col("_cn") * 10)  # 五成: five tenths
+            .otherwise(pl.coalesce(arabic_value(pl.col("numeral")), "_cn") * pl.col("_mf").fill_null(1.0))
+            .alias("number")
         )
         .filter(pl.col("number").is_not_null())
         .join(ref.units.rename({"factor": "_uf", "canonical": "unit_canonical"}), on="written", how="left")
@@ -248,10 +266,13 @@ def _qualifiers(c: pl.DataFrame, ref: Reference) -> pl.DataFrame:
     for word, value in table("approx", "before"):
         blocked = r"[签节制预公条合违履缔特和大]$" if word.startswith("约") else r"[最附邻就亲接贴靠]$"
         left_of_word = pl.col("left").str.head(pl.col("left").str.len_chars() - len(word))
-        approx = approx.when(
-            pl.col("left").str.ends_with(word)
-            & ~(pl.lit(len(word) == 1) & left_of_word.str.contains(blocked))
-        ).then(pl.lit(value))
+        direct = pl.col("left").str.ends_with(word) & ~(
+            pl.lit(len(word) == 1) & left_of_word.str.contains(blocked)
+        )
+        if len(word) >= 2:
+            # 至少建成1所, 不少于配备2名: a two-character verb may stand between bound and number
+            direct = direct | pl.col("left").str.contains(rf"{re.escape(word)}[\u4e00-\u9fff]{{1,2}}$")
+        approx = approx.when(direct).then(pl.lit(value))
     for word, value in table("approx", "after"):
         approx = approx.when(pl.col("right").str.starts_with(word)).then(pl.lit(value))
     increase = [w for w, v in table("change", "before") if v == "increase"]
@@ -263,7 +284,24 @@ def _qualifiers(c: pl.DataFrame, ref: Reference) -> pl.DataFrame:
         .when(pl.col("left").str.contains(rf"(?:^|[^新])(?:{_alternation(increase)}){tail}"))
         .then(pl.lit("increase"))
     )
-    return c.with_columns(approx.otherwise(None).alias("approx"), change.otherwise(None).alias("change"))
+    c = c.with_columns(
+        approx.otherwise(None).alias("approx"),
+        pl.when(pl.col("fan").is_not_null()).then(pl.lit("increase")).otherwise(change).alias("change"),
+    )
+    # 分别增长4.2%、5.9%和6.3%; 增长5%-7%: one verb governs every number of a list or range.
+    prev_end = pl.col("end").shift(1).over("sentence_id")
+    joined = pl.col("gap").is_in(
+        [*LIST_JOINERS, *RANGE_JOINERS, "和", "及", "与", "以及", "，分别", "、分别"]
+    ) & (prev_end + pl.col("gap").str.len_chars() == pl.col("start"))
+    c = c.sort(["sentence_id", "start"])
+    for _ in range(4):  # a list of up to five numbers
+        c = c.with_columns(
+            pl.when(pl.col("change").is_null() & joined.fill_null(False))
+            .then(pl.col("change").shift(1).over("sentence_id"))
+            .otherwise(pl.col("change"))
+            .alias("change")
+        )
+    return c
 
 
 def fct_metric(sentences: pl.DataFrame, documents: pl.DataFrame, ref: Reference) -> pl.DataFrame:
@@ -283,6 +321,13 @@ def fct_metric(sentences: pl.DataFrame, documents: pl.DataFrame, ref: Reference)
         pl.col("s_text").str.slice(pl.col("end")).alias("after_text"),
     )
     c = metric_phrases(c, ref)
+    # The head of a range or list measures what its tail measures (2至3名专职网格员).
+    c = c.sort(["sentence_id", "start"]).with_columns(
+        pl.when(pl.col("bare_joined"))
+        .then(pl.col("metric").shift(-1).over("sentence_id"))
+        .otherwise(pl.col("metric"))
+        .alias("metric")
+    )
     times = sentence_time(sentences)
     out = (
         c.join(sentences.select("sentence_id", pl.col("start_char").alias("s_start")), on="sentence_id")

@@ -31,8 +31,11 @@ _STOP = re.compile(r"[，,。；;：:！？!?（）()【】\[\]\s、]")
 _RIGHT_WINDOW = 22
 _LEFT_WINDOW = 30
 _NUMERAL_UNIT = re.compile(
-    r"^[0-9０-９.．零〇一二两三四五六七八九十百千万亿余多]+[^\s0-9０-９]{1,2}?(?=[^0-9０-９])"
+    r"^、?[0-9０-９.．零〇一二两三四五六七八九十百千万亿余多]+[^\s0-9０-９、]{1,2}?(?=[^0-9０-９]|$)"
 )
+# A number followed by these is predicative (200个以上): its noun stands before it.
+_PREDICATIVE = re.compile(r"^(?:以上|以下|左右|以内|及以上|及以下|上下)")
+_PLACE = re.compile(r"(?:区|县|市|镇|乡|街道|村|城|省|州|盟|旗)$")
 # Tags of a real noun: the head of a metric phrase.
 _CORE = {
     "n",
@@ -114,7 +117,13 @@ def _tokens(text: str, terms: Terms, suffixes: frozenset[str]) -> list[tuple[str
 
 
 def _right_phrase(after: str, terms: Terms, suffixes: frozenset[str], verbal: bool) -> str | None:
-    window = _STOP.split(after[:_RIGHT_WINDOW], maxsplit=1)[0]
+    window = after[:_RIGHT_WINDOW]
+    if _PREDICATIVE.match(window):
+        return None
+    skip = _NUMERAL_UNIT.match(window)
+    if skip:  # compound count: 5方面24项重点任务, 四方面、29项整改任务 → look past 24项
+        window = window[skip.end() :]
+    window = _STOP.split(window, maxsplit=1)[0]
     skip = _NUMERAL_UNIT.match(window)
     if skip:  # compound count: 5方面24项重点任务 → look past 24项
         window = window[skip.end() :]
@@ -125,30 +134,63 @@ def _right_phrase(after: str, terms: Terms, suffixes: frozenset[str], verbal: bo
         has_core = any(t in _CORE for _, t in phrase)
         if tag in _CORE or (tag in _INSIDE and not has_core) or (tag == "v" and not has_core):
             phrase.append((word, tag))
-        elif word == "的" and not has_core:
+        elif word == "的":
             phrase = []  # a relative clause: what follows 的 is the noun phrase
         elif tag in {"vn"} and has_core:
             phrase.append((word, tag))
         else:
             break
+    if (
+        phrase
+        and "".join(w for w, _ in phrase) == window
+        and all(t not in {"v", "vn", "d"} for _, t in phrase)
+    ):
+        return window  # after a classifier comes its noun, even when jieba mistags it (三张清单: 清单/a)
     while phrase and phrase[-1][1] not in (_CORE | {"vn"}):
         phrase.pop()
     while phrase and phrase[0][1] == "v":
         phrase.pop(0)
     if not phrase:
+        if verbal:  # 4次巡视: the action itself is what was counted
+            first = _tokens(window, terms, suffixes)[:1]
+            return first[0][0] if first and first[0][1] in {"v", "vn"} and len(first[0][0]) > 1 else None
         return None
     if not verbal and not any(t in _CORE for _, t in phrase):
+        return None
+    if phrase[0][1] == "m":
         return None
     return "".join(w for w, _ in phrase)
 
 
-def _left_phrase(before: str, terms: Terms, suffixes: frozenset[str], verbal: bool) -> str | None:
-    clause = _STOP.split(before[-_LEFT_WINDOW:])[-1]
+def _left_phrase(
+    before: str, terms: Terms, suffixes: frozenset[str], verbal: bool, cross: bool = False
+) -> str | None:
+    parts = _STOP.split(before[-_LEFT_WINDOW:])
+    clause = parts[-1]
+    if cross:
+        if clause.strip() or len(parts) < 2:
+            return None
+        clause = parts[-2]  # 成立街镇招商专班，共30人: the noun closes the previous clause
     toks = _tokens(clause, terms, suffixes)
-    core = _CORE if not verbal else _CORE | {"vn"}
+    if verbal:  # 完成混改出让出清110家: the run of verbs and nouns before the number
+        run: list[str] = []
+        for word, tag in reversed(toks):
+            if tag in {"v", "vn", "l", "j", "NS"} or tag in _CORE:
+                run.insert(0, word)
+                if len(run) == 4:
+                    break
+            elif run or tag not in {"d", "p", "u", "uj", "ul"}:
+                break
+        text = "".join(run)
+        return text if len(text) >= 2 else None
     k = len(toks) - 1
-    while k >= 0 and toks[k][1] not in core:
-        if toks[k][1] in {"m", "q", "mq", "x"} or len(toks) - k > 6:
+    while k >= 0 and toks[k][1] not in (_CORE | {"vn"}):
+        word, tag = toks[k]
+        if tag in {"mq", "x"} or (
+            tag in {"m", "q"} and re.search(r"[0-9０-９零〇一二两三四五六七八九十百千万亿]", word)
+        ):
+            return None
+        if len(toks) - k > 6:
             return None
         k -= 1
     if k < 0:
@@ -160,7 +202,9 @@ def _left_phrase(before: str, terms: Terms, suffixes: frozenset[str], verbal: bo
     while start - 1 >= 0 and toks[start - 1][1] in _INSIDE and toks[start - 1][1] != "m":
         start -= 1
     phrase = "".join(w for w, _ in toks[start:end])
-    return phrase if phrase not in _WEAK else None
+    if len(phrase) < 2 or phrase in _WEAK:
+        return None
+    return phrase
 
 
 def metric_phrases(c: pl.DataFrame, ref: Reference) -> pl.DataFrame:
@@ -171,20 +215,36 @@ def metric_phrases(c: pl.DataFrame, ref: Reference) -> pl.DataFrame:
     )
     suffixes = frozenset(ref.noun_suffixes["suffix"].to_list())
     c = c.sort(["sentence_id", "start"])
-    rows = c.select("sentence_id", "before_text", "after_text", "change", "kind").iter_rows()
+    rows = c.select(
+        "sentence_id", "start", "end", "before_text", "after_text", "change", "kind", "written", "noun_side"
+    ).iter_rows()
     metrics: list[str | None] = []
     prev_sentence: str | None = None
     prev_metric: str | None = None
-    for sentence_id, before, after, change, kind in rows:
+    prev_unit: str | None = None
+    prev_end = -1000
+    for sentence_id, start, end, before, after, change, kind, written, noun_side in rows:
         if sentence_id != prev_sentence:
-            prev_metric = None
+            prev_metric, prev_unit, prev_end = None, None, -1000
         before, after = before or "", after or ""
+        close_prev = prev_metric is not None and start - prev_end <= 12
         inherits = (change is not None or kind == "percent") and prev_metric is not None
-        metric = _right_phrase(after, terms, suffixes, verbal=False)
-        if metric is None:
-            metric = _left_phrase(before, terms, suffixes, verbal=False)
-        if metric is None and inherits:
+        right = _right_phrase(after, terms, suffixes, verbal=False)
+        left = _left_phrase(before, terms, suffixes, verbal=False)
+        # units.csv says on which side a unit's noun stands: 800名干部 (after), 干部800人次 (before).
+        metric = left or right if noun_side == "before" else right or left
+        if (
+            metric is not None
+            and metric == left
+            and prev_metric
+            and written == prev_unit
+            and _PLACE.search(metric)
+        ):
+            metric = prev_metric  # 党建服务专员911名，其中经开区173名: a breakdown by place
+        if metric is None and (inherits or close_prev):
             metric = prev_metric
+        if metric is None:
+            metric = _left_phrase(before, terms, suffixes, verbal=False, cross=True)
         if metric is None:
             metric = _right_phrase(after, terms, suffixes, verbal=True) or _left_phrase(
                 before, terms, suffixes, verbal=True
@@ -192,5 +252,5 @@ def metric_phrases(c: pl.DataFrame, ref: Reference) -> pl.DataFrame:
         if metric is None:
             metric = prev_metric
         metrics.append(metric)
-        prev_sentence, prev_metric = sentence_id, metric or prev_metric
+        prev_sentence, prev_metric, prev_unit, prev_end = sentence_id, metric or prev_metric, written, end
     return c.with_columns(pl.Series("metric", metrics, dtype=pl.String))

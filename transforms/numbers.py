@@ -37,6 +37,12 @@ def chinese_value(numeral: str) -> float | None:
     """
     if not numeral:
         return None
+    if "点" in numeral:  # 四点二 = 4.2: an integer part and decimal digits read one by one
+        whole, _, frac = numeral.partition("点")
+        head = chinese_value(whole) if whole else 0.0
+        if head is None or not frac or any(ch not in _DIGITS for ch in frac):
+            return None
+        return float(f"{int(head)}." + "".join(str(_DIGITS[ch]) for ch in frac))
     total = 0
     section = 0  # value below the current 万/亿 group
     digit: int | None = None

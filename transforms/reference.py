@@ -11,7 +11,8 @@ import polars as pl
 class Reference:
     """The genre's dictionaries. Every rule that names a word takes it from here, not from code.
 
-    - ``units``: ``written, unit, canonical, kind, factor`` (seeds/units.csv)
+    - ``units``: ``written, unit, canonical, kind, factor, noun_side`` (seeds/units.csv); ``noun_side``
+      says where the counted noun usually stands: 800名干部 (after) or 干部800人次 (before)
     - ``multipliers``: ``written, factor`` (seeds/multipliers.csv)
     - ``qualifiers``: ``word, position, field, value`` (seeds/qualifiers.csv)
     - ``non_facts``: ``phrase, reason`` (seeds/non_facts.csv): slogans and names with numerals
