@@ -44,7 +44,16 @@ def stg_documents(documents: pl.DataFrame) -> pl.DataFrame:
         .group_by("document_id", maintain_order=True)
         .agg(pl.col("line").first().alias("title"))
     )
-    header_date = pl.col("text").str.head(800).str.extract_groups(r"(\d{4})[-年/.](\d{1,2})[-月/.](\d{1,2})")
+    # A header date is labelled (发布日期: 2022-08-04) or stands alone at the head of a line
+    # (2022年08月16日 来源: …); a sentence that opens with a date goes on with a comma and is not one.
+    header_date = (
+        pl.col("text")
+        .str.head(800)
+        .str.extract_groups(
+            r"(?m)(?:发布(?:日期|时间)\s*[:：]\s*|^[ \t\u3000]*)"
+            r"(\d{4})[-年/.](\d{1,2})[-月/.](\d{1,2})日?(?:[ \t\u3000]|$)"
+        )
+    )
     sig_date = (
         pl.col("text")
         .str.extract_all(_DATE_LINE)
