@@ -1,0 +1,326 @@
+"""``fct_rectification_item``: one row per problem a rectification report says it addressed.
+
+Grain: one row per problem lead. Reports introduce each problem with a fixed frame,
+and the frames (``seeds/item_patterns.csv``, ``kind = lead``) are what this table
+keys on, not on any report's numbering:
+
+- 针对“举一反三”整改事项“…”,进行了以下整改。 → category 举一反三
+- 针对“推动改革促进发展”整改事项“…” → category 推动改革促进发展
+- 针对…方面问题和“…”整改意见,进行了以下整改。 → 具体问题 (the 整改意见 in ``opinion_text``)
+- 关于“…”问题。 / (一)关于…问题 → 具体问题, and a *group* when other items sit under it
+
+A ``paragraph`` lead must open a paragraph (after the heading marker, if the paragraph
+is a heading: 1.针对…); a ``sentence`` lead may also open a sentence inside one
+(…河北临空集团。关于“北运河…”问题。北运河…). Items inside a 专题报告 section take the
+category 专题报告 unless the frame names its own (``kind = section_category``).
+
+Offsets. ``start_char``/``end_char`` span the lead: the heading or lead sentence,
+numbering marker included, closing 。 included: ``text == document[start_char:end_char]``.
+``problem_start_char``/``problem_end_char`` span ``problem_text``, the problem as the
+report names it without the frame (no 关于/针对/整改事项, no 问题 of 关于…问题, and
+without the quotes when the whole problem is quoted).
+
+Scope. An item's measures are the text after its lead up to ``scope_end_char``: the next
+item, else the end of its section (a heading item) or the next heading (an item inside
+running text), and never past boilerplate.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from transforms.dim_section import assign_section
+from transforms.ledger_text import lead_length, paragraphs
+
+ITEM_COLUMNS = [
+    "item_id",
+    "document_id",
+    "section_id",
+    "section_path",
+    "parent_item_id",
+    "item_kind",
+    "category",
+    "lead_form",
+    "marker",
+    "problem_text",
+    "problem_start_char",
+    "problem_end_char",
+    "opinion_text",
+    "start_char",
+    "end_char",
+    "text",
+    "scope_end_char",
+]
+
+
+def _candidates(documents: pl.DataFrame, sentences: pl.DataFrame, sections: pl.DataFrame) -> pl.DataFrame:
+    """Places a lead may start: every paragraph (after its heading marker) and every sentence."""
+    paras = paragraphs(documents, sentences).filter(~pl.col("is_boilerplate"))
+    heads = sections.select(
+        "document_id",
+        pl.col("heading_start_char").alias("start_char"),
+        "marker",
+        pl.lit(True).alias("_heading"),
+    )
+    para_c = (
+        paras.join(heads, on=["document_id", "start_char"], how="left")
+        .with_columns(pl.col("_heading").fill_null(False))
+        .with_columns(
+            pl.col("text").str.slice(pl.col("marker").str.len_chars().fill_null(0)).alias("_after_marker"),
+        )
+        .with_columns(pl.col("_after_marker").str.strip_chars_start(" \t\u3000").alias("rest"))
+        .with_columns(
+            (
+                pl.col("start_char")
+                + pl.col("text").str.len_chars().cast(pl.Int64)
+                - pl.col("rest").str.len_chars().cast(pl.Int64)
+            ).alias("cand_start"),
+            pl.lit(True).alias("para_start"),
+            pl.col("start_char").alias("para_start_char"),
+        )
+        .select("document_id", "cand_start", "para_start_char", "rest", "para_start", "_heading", "marker")
+    )
+    inner = sentences.filter(pl.col("sentence_index") > 0)
+    if "is_boilerplate" in inner.columns:
+        inner = inner.filter(~pl.col("is_boilerplate"))
+    sent_c = (
+        inner.select("document_id", "paragraph_index", pl.col("start_char").alias("cand_start"))
+        .join(
+            paras.select(
+                "document_id", "paragraph_index", pl.col("start_char").alias("para_start_char"), "text"
+            ),
+            on=["document_id", "paragraph_index"],
+        )
+        .with_columns(
+            pl.col("text").str.slice(pl.col("cand_start") - pl.col("para_start_char")).alias("rest")
+        )
+        .select(
+            "document_id",
+            "cand_start",
+            "para_start_char",
+            "rest",
+            pl.lit(False).alias("para_start"),
+            pl.lit(False).alias("_heading"),
+            pl.lit(None, dtype=pl.String).alias("marker"),
+        )
+    )
+    return pl.concat([para_c, sent_c], how="vertical_relaxed")
+
+
+def _match_leads(cands: pl.DataFrame, leads: list[dict]) -> pl.DataFrame:
+    hits, names, problems, opinions, categories, groups = [], [], [], [], [], []
+    for lead in leads:  # a few CSV rows → a few expressions
+        anchored = f"^(?:{lead['pattern']})"
+        hit = pl.col("rest").str.contains(anchored)
+        if lead["anchor"] == "paragraph":
+            hit = hit & pl.col("para_start")
+        groups_of = pl.col("rest").str.extract_groups(anchored)
+        when = pl.when(hit)
+        hits.append(hit)
+        names.append(when.then(pl.lit(lead["name"])))
+        problems.append(when.then(groups_of.struct.field("problem")))
+        if "(?P<opinion>" in lead["pattern"]:
+            opinions.append(when.then(groups_of.struct.field("opinion")))
+        categories.append(when.then(pl.lit(lead["category"] or None, dtype=pl.String)))
+        groups.append(when.then(pl.lit(lead["can_group"] == "true")))
+    any_hit = pl.any_horizontal(hits)
+    return cands.with_columns(
+        pl.coalesce(names).alias("lead_form"),
+        pl.coalesce(problems).alias("problem_text"),
+        (pl.coalesce(opinions) if opinions else pl.lit(None, dtype=pl.String)).alias("opinion_text"),
+        # The first matching row decides the category, even when it has none of its own.
+        pl.when(any_hit).then(pl.coalesce(categories)).alias("_own_category"),
+        pl.coalesce(groups).alias("_can_group"),
+    ).filter(pl.col("lead_form").is_not_null())
+
+
+def fct_rectification_item(
+    documents: pl.DataFrame,
+    sentences: pl.DataFrame,
+    sections: pl.DataFrame,
+    item_patterns: pl.DataFrame,
+) -> pl.DataFrame:
+    """One row per problem lead of every document.
+
+    ``documents`` has ``document_id, text``; ``sentences`` is ``stg_sentences`` marked by
+    ``mark_boilerplate`` (boilerplate never yields an item); ``sections`` is ``dim_section``;
+    ``item_patterns`` is ``seeds/item_patterns.csv``.
+
+    Columns: item_id (``document_id:i<start>``), document_id, section_id, section_path,
+    parent_item_id, item_kind (``problem`` or ``problem_group``), category, lead_form (the
+    CSV row's name), marker, problem_text, problem_start_char, problem_end_char,
+    opinion_text, start_char, end_char, text, scope_end_char.
+    """
+    leads = item_patterns.filter(pl.col("kind") == "lead").to_dicts()
+    default_category = item_patterns.filter(pl.col("kind") == "default_category")["category"].to_list()
+    default = default_category[0] if default_category else "other"
+    found = _match_leads(_candidates(documents, sentences, sections), leads)
+    if found.height == 0:
+        return pl.DataFrame(schema=dict.fromkeys(ITEM_COLUMNS, pl.String))
+    items = (
+        found.with_columns(
+            lead_length(pl.col("rest")).alias("_lead_len"),
+            # Characters before the problem (``str.find`` would count bytes).
+            pl.col("rest")
+            .str.split(pl.col("problem_text"))
+            .list.first()
+            .str.len_chars()
+            .cast(pl.Int64)
+            .alias("_p_off"),
+        )
+        .with_columns(
+            pl.when(pl.col("_heading"))
+            .then(pl.col("para_start_char"))
+            .otherwise(pl.col("cand_start"))
+            .alias("start_char"),
+            (pl.col("cand_start") + pl.col("_lead_len")).alias("end_char"),
+            (pl.col("cand_start") + pl.col("_p_off")).alias("problem_start_char"),
+        )
+        .with_columns(
+            (pl.col("problem_start_char") + pl.col("problem_text").str.len_chars().cast(pl.Int64)).alias(
+                "problem_end_char"
+            ),
+            # A problem quoted whole (“…”) is stored without its quotes.
+            (
+                pl.col("problem_text").str.starts_with("“")
+                & pl.col("problem_text").str.ends_with("”")
+                & (pl.col("problem_text").str.count_matches("“") == 1)
+            ).alias("_wrapped"),
+        )
+        .with_columns(
+            pl.when(pl.col("_wrapped"))
+            .then(pl.col("problem_text").str.slice(1, pl.col("problem_text").str.len_chars() - 2))
+            .otherwise(pl.col("problem_text"))
+            .alias("problem_text"),
+            (pl.col("problem_start_char") + pl.col("_wrapped").cast(pl.Int64)).alias("problem_start_char"),
+            (pl.col("problem_end_char") - pl.col("_wrapped").cast(pl.Int64)).alias("problem_end_char"),
+        )
+        .sort(["document_id", "start_char"])
+        # A sentence that opens inside an earlier lead (a 。 within a quoted problem) is not a lead.
+        .with_columns(pl.col("end_char").cum_max().shift(1).over("document_id").alias("_prev_end"))
+        .filter(pl.col("_prev_end").is_null() | (pl.col("start_char") >= pl.col("_prev_end")))
+        .with_columns(
+            (pl.col("document_id") + ":i" + pl.col("start_char").cast(pl.String).str.zfill(6)).alias(
+                "item_id"
+            )
+        )
+    )
+    items = _with_text(documents, items)
+    items = assign_section(items, sections, "start_char")
+    items = _with_scope(items, sections, sentences)
+    items = _with_parent(items, sections)
+    items = _with_category(items, sections, item_patterns, default)
+    return items.select(ITEM_COLUMNS).sort(["document_id", "start_char"])
+
+
+def _with_text(documents: pl.DataFrame, items: pl.DataFrame) -> pl.DataFrame:
+    return (
+        items.join(
+            documents.select("document_id", pl.col("text").alias("_doc")), on="document_id", how="left"
+        )
+        .with_columns(
+            pl.col("_doc")
+            .str.slice(pl.col("start_char"), pl.col("end_char") - pl.col("start_char"))
+            .alias("text"),
+            pl.col("_doc").str.len_chars().cast(pl.Int64).alias("_doc_len"),
+        )
+        .drop("_doc")
+    )
+
+
+def _with_scope(items: pl.DataFrame, sections: pl.DataFrame, sentences: pl.DataFrame) -> pl.DataFrame:
+    """``scope_end_char``: where the text that belongs to an item stops."""
+    own = sections.select(
+        "document_id", pl.col("heading_start_char").alias("start_char"), pl.col("end_char").alias("_sec_end")
+    )
+    next_heading = sections.select("document_id", pl.col("heading_start_char").alias("_next_heading")).sort(
+        "_next_heading"
+    )
+    furniture = (
+        sentences.filter(pl.col("is_boilerplate"))
+        if "is_boilerplate" in sentences.columns
+        else sentences.clear()
+    )
+    next_furniture = furniture.select("document_id", pl.col("start_char").alias("_next_bp")).sort("_next_bp")
+    return (
+        items.join(own, on=["document_id", "start_char"], how="left")
+        .with_columns((pl.col("start_char") + 1).alias("_after"))
+        .sort("_after")
+        .join_asof(
+            next_heading,
+            left_on="_after",
+            right_on="_next_heading",
+            by="document_id",
+            strategy="forward",
+            check_sortedness=False,
+        )
+        .join_asof(
+            next_furniture,
+            left_on="_after",
+            right_on="_next_bp",
+            by="document_id",
+            strategy="forward",
+            check_sortedness=False,
+        )
+        .sort(["document_id", "start_char"])
+        .with_columns(pl.col("start_char").shift(-1).over("document_id").alias("_next_item"))
+        .with_columns(
+            pl.min_horizontal(
+                pl.col("_next_item"),
+                pl.coalesce("_sec_end", "_next_heading"),
+                pl.col("_next_bp"),
+                pl.col("_doc_len"),
+            ).alias("scope_end_char"),
+            pl.col("_sec_end").is_not_null().alias("_is_heading"),
+        )
+    )
+
+
+def _with_parent(items: pl.DataFrame, sections: pl.DataFrame) -> pl.DataFrame:
+    """The innermost grouping heading item (关于…问题) whose section holds the item."""
+    parents = items.filter(pl.col("_can_group") & pl.col("_is_heading")).select(
+        "document_id",
+        pl.col("item_id").alias("parent_item_id"),
+        pl.col("start_char").alias("_p_start"),
+        pl.col("_sec_end").alias("_p_end"),
+    )
+    links = (
+        items.select("document_id", "item_id", "start_char")
+        .join(parents, on="document_id")
+        .filter((pl.col("_p_start") < pl.col("start_char")) & (pl.col("start_char") < pl.col("_p_end")))
+        .sort("_p_start", descending=True)
+        .group_by("item_id", maintain_order=True)
+        .agg(pl.col("parent_item_id").first())
+    )
+    with_parent = items.join(links, on="item_id", how="left")
+    has_children = links.select(
+        pl.col("parent_item_id").unique().alias("item_id"), pl.lit(True).alias("_has_kids")
+    )
+    return with_parent.join(has_children, on="item_id", how="left").with_columns(
+        pl.when(pl.col("_has_kids"))
+        .then(pl.lit("problem_group"))
+        .otherwise(pl.lit("problem"))
+        .alias("item_kind")
+    )
+
+
+def _with_category(
+    items: pl.DataFrame, sections: pl.DataFrame, item_patterns: pl.DataFrame, default: str
+) -> pl.DataFrame:
+    """The frame's own category, else that of a section it lies in (专题报告), else the default."""
+    rules = item_patterns.filter(pl.col("kind") == "section_category")
+    by_section = pl.DataFrame(schema={"item_id": pl.String, "_sec_category": pl.String})
+    for rule in rules.iter_rows(named=True):  # one join per CSV row, a handful
+        marked = sections.filter(pl.col("heading_text").str.contains(rule["pattern"])).select(
+            "document_id", pl.col("start_char").alias("_s"), pl.col("end_char").alias("_e")
+        )
+        hit = (
+            items.select("item_id", "document_id", "start_char")
+            .join(marked, on="document_id")
+            .filter((pl.col("_s") <= pl.col("start_char")) & (pl.col("start_char") < pl.col("_e")))
+            .select("item_id", pl.lit(rule["category"]).alias("_sec_category"))
+        )
+        by_section = pl.concat([by_section, hit]).unique("item_id", keep="first", maintain_order=True)
+    return items.join(by_section, on="item_id", how="left").with_columns(
+        pl.coalesce("_own_category", "_sec_category", pl.lit(default)).alias("category")
+    )
