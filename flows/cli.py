@@ -49,14 +49,27 @@ def _cmd_run(args: argparse.Namespace) -> int:
     input_dir = Path(args.input_dir) if args.input_dir else RAW_DIR
     target = Path(args.warehouse) if args.warehouse else default_warehouse()
     try:
-        summary = etl(input_dir=str(input_dir), warehouse_path=str(target))
+        stages = [s.strip() for s in args.stages.split(",")] if args.stages else None
+        summary = etl(
+            input_dir=str(input_dir),
+            warehouse_path=str(target),
+            full_refresh=args.full_refresh,
+            stages=stages,
+        )
     except DataQualityError as exc:
         print(f"run failed, warehouse unchanged: {exc}", file=sys.stderr)
         return 1
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, RuntimeError) as exc:
         print(f"run failed: {exc}", file=sys.stderr)
         return 1
     from flows import warehouse
+
+    if not summary["loaded"]:
+        print(f"dry run (stages {','.join(summary['stages'])}): the warehouse was not touched")
+        print(
+            f"documents {summary['documents']}  quarantined {summary['quarantined']}  facts {summary['facts']}"
+        )
+        return 0
 
     for row in warehouse.query(
         target,
@@ -65,10 +78,32 @@ def _cmd_run(args: argparse.Namespace) -> int:
     ).iter_rows():
         print(f"quarantined: {row[0]}: {row[1]}")
     print(
-        f"documents {summary['documents']}  quarantined {summary['quarantined']}  "
+        f"documents {summary['documents']} (new {summary['new']}, changed {summary['changed']}, "
+        f"unchanged {summary['unchanged']})  quarantined {summary['quarantined']}  "
         f"sentences {summary['sentences']}  facts {summary['facts']}  "
         f"checks passed {summary['checks_passed']} failed {summary['checks_failed']}\n"
         f"warehouse {summary['warehouse']}"
+    )
+    return 0
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from prefect.settings import PREFECT_API_URL
+
+    if not PREFECT_API_URL.value():
+        print(
+            "taizhang serve needs a Prefect server: start one with `prefect server start` and set\n"
+            "  export PREFECT_API_URL=http://127.0.0.1:4200/api\n"
+            "(`taizhang run` needs no server.)",
+            file=sys.stderr,
+        )
+        return 2
+    from flows.serve import DEFAULT_INBOX, serve_deployments
+
+    serve_deployments(
+        cron=args.cron,
+        inbox=Path(args.inbox) if args.inbox else DEFAULT_INBOX,
+        warehouse=Path(args.warehouse) if args.warehouse else None,
     )
     return 0
 
@@ -162,7 +197,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--warehouse", help="DuckDB file (default: $TAIZHANG_WAREHOUSE or warehouse/taizhang.duckdb)"
     )
+    p.add_argument("--full-refresh", action="store_true", help="re-extract everything, ignoring the cache")
+    p.add_argument("--stages", help="comma-separated subset of ingest,transform,validate,load (default: all)")
     p.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser("serve", help="serve the scheduled and on-demand deployments (needs a Prefect server)")
+    p.add_argument(
+        "--cron", default="0 6 * * *", help="schedule of the inbox deployment (default: daily 06:00)"
+    )
+    p.add_argument("--inbox", help="folder the scheduled deployment reads (default: inbox/)")
+    p.add_argument("--warehouse")
+    p.set_defaults(func=_cmd_serve)
 
     p = sub.add_parser("sql", help="run a read-only SQL query on the warehouse")
     p.add_argument("query")

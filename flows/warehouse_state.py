@@ -1,0 +1,61 @@
+"""What the warehouse already holds, and failures to write it explained for a person.
+
+Kept apart from ``flows.warehouse`` (the writer) because the flow reads this
+before it decides anything, through a short read-only connection.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+
+class WarehouseWriteError(RuntimeError):
+    """The warehouse could not be written; the message says what to do about it."""
+
+
+def known_documents(path: Path) -> pl.DataFrame:
+    """``document_id, source_path`` already in the warehouse (empty when there is none yet)."""
+    empty = pl.DataFrame(schema={"document_id": pl.String, "source_path": pl.String})
+    if not path.is_file():
+        return empty
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        has = con.sql(
+            "select count(*) from information_schema.tables where table_name = 'raw_documents'"
+        ).fetchall()
+        if not has[0][0]:
+            return empty
+        rel = con.sql("select distinct document_id, source_path from raw_documents")
+        return pl.from_arrow(rel.to_arrow_table())  # type: ignore[return-value]
+    finally:
+        con.close()
+
+
+def explain_write_error(path: Path, exc: BaseException) -> str:
+    """Turn a low-level failure into a sentence a person can act on."""
+    text = str(exc)
+    if "lock" in text.lower():
+        return (
+            f"the warehouse {path} is locked by another process ({text.splitlines()[0]}). "
+            "Close the other DuckDB session (CLI, notebook or a running flow) or open it with -readonly, "
+            "then re-run."
+        )
+    if isinstance(exc, NotADirectoryError | FileExistsError) or "Not a directory" in text:
+        return (
+            f"cannot create the warehouse {path}: a part of its folder path is a file, not a folder. "
+            "Choose another --warehouse."
+        )
+    if isinstance(exc, IsADirectoryError) or path.is_dir():
+        return (
+            f"cannot write the warehouse {path}: that path is a folder. "
+            f"Give a file path such as {path / 'taizhang.duckdb'}."
+        )
+    if isinstance(exc, PermissionError) or "Permission denied" in text or "Read-only" in text:
+        return (
+            f"cannot write the warehouse {path}: permission denied or read-only file system ({text}). "
+            "Check the folder's permissions."
+        )
+    return f"writing the warehouse {path} failed, nothing was changed: {type(exc).__name__}: {text}"

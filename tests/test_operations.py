@@ -1,0 +1,135 @@
+"""How the flow behaves for operators: cache reuse, dry runs, artifacts, write failures."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from tests.conftest import SEEDS_RAW
+
+pytestmark = pytest.mark.flow
+
+
+@pytest.fixture
+def inbox(tmp_path: Path) -> Path:
+    folder = tmp_path / "inbox"
+    shutil.copytree(SEEDS_RAW, folder)
+    return folder
+
+
+def test_rerun_on_unchanged_input_reports_unchanged_documents_and_cached_extraction(
+    prefect_harness: None, inbox: Path, tmp_path: Path
+) -> None:
+    from flows.etl import etl
+
+    target = tmp_path / "wh.duckdb"
+    first = etl(input_dir=str(inbox), warehouse_path=str(target))
+    second = etl(input_dir=str(inbox), warehouse_path=str(target))
+    assert first["new"] == 5
+    assert second["unchanged"] == second["documents"] == 5
+    assert second["new"] == second["changed"] == 0
+    assert second["extract_tasks"] > 0
+    assert second["extract_tasks_cached"] == second["extract_tasks"]
+    assert second["facts"] == first["facts"]
+
+
+def test_a_changed_file_is_reported_changed_and_only_its_bucket_recomputed(
+    prefect_harness: None, inbox: Path, tmp_path: Path
+) -> None:
+    from flows.etl import etl
+
+    target = tmp_path / "wh.duckdb"
+    etl(input_dir=str(inbox), warehouse_path=str(target))
+    victim = sorted(inbox.iterdir())[0]
+    # A fresh sentence each time: the result cache outlives test sessions.
+    extra = f"\n补充（{uuid.uuid4().hex[:8]}）：新增12家企业。\n"
+    victim.write_text(victim.read_text(encoding="utf-8") + extra, encoding="utf-8")
+    again = etl(input_dir=str(inbox), warehouse_path=str(target))
+    assert (again["new"], again["changed"], again["unchanged"]) == (0, 1, 4)
+    assert again["extract_tasks_cached"] == again["extract_tasks"] - 1
+
+
+def test_leaving_out_the_load_stage_is_a_dry_run(prefect_harness: None, inbox: Path, tmp_path: Path) -> None:
+    from flows.etl import etl
+
+    target = tmp_path / "wh.duckdb"
+    summary = etl(
+        input_dir=str(inbox), warehouse_path=str(target), stages=["ingest", "transform", "validate"]
+    )
+    assert summary["facts"] > 0 and not summary["loaded"]
+    assert not target.exists()
+
+
+def test_every_run_leaves_a_summary_table_and_a_problems_report(
+    prefect_harness: None, inbox: Path, tmp_path: Path
+) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+    from flows.etl import etl
+
+    state = etl(input_dir=str(inbox), warehouse_path=str(tmp_path / "wh.duckdb"), return_state=True)
+    assert state.is_completed()
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_artifacts(
+            artifact_filter=ArtifactFilter(
+                flow_run_id=ArtifactFilterFlowRunId(any_=[state.state_details.flow_run_id])
+            )
+        )
+    by_key = {a.key: a for a in artifacts}
+    assert {"etl-summary", "etl-problems"} <= set(by_key)
+    assert by_key["etl-summary"].type == "table"
+    assert "documents read" in str(by_key["etl-summary"].data)
+
+
+@pytest.mark.slow
+def test_a_warehouse_that_cannot_be_written_is_retried_then_failed_with_a_clear_message(
+    prefect_harness: None, inbox: Path, tmp_path: Path
+) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    from flows.etl import etl
+
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the warehouse folder should be", encoding="utf-8")
+    state = etl(input_dir=str(inbox), warehouse_path=str(blocker / "wh.duckdb"), return_state=True)
+    assert state.is_failed()
+    message = str(state.message) + str(state.result(raise_on_failure=False))
+    assert "a part of its folder path is a file" in message
+    with get_client(sync_client=True) as client:
+        runs = client.read_task_runs(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[state.state_details.flow_run_id]))
+        )
+    load_runs = [r for r in runs if r.name.startswith("load")]
+    assert load_runs and load_runs[0].run_count == 4  # the first try and three retries
+
+
+def test_a_warehouse_locked_by_another_process_gives_a_message_naming_the_lock(tmp_path: Path) -> None:
+    from flows.warehouse_state import explain_write_error
+
+    target = tmp_path / "wh.duckdb"
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb,sys,time; c=duckdb.connect({str(target)!r}); print('ok', flush=True); time.sleep(60)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "ok"
+        with pytest.raises(duckdb.Error) as info:
+            duckdb.connect(str(target))
+        message = explain_write_error(target, info.value)
+        assert "locked by another process" in message and "-readonly" in message
+    finally:
+        holder.kill()
+        holder.wait()
