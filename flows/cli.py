@@ -66,9 +66,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     if not summary["loaded"]:
         print(f"dry run (stages {','.join(summary['stages'])}): the warehouse was not touched")
-        print(
-            f"documents {summary['documents']}  quarantined {summary['quarantined']}  facts {summary['facts']}"
-        )
+        counts = ("documents", "quarantined", "facts")
+        print("  ".join(f"{k} {summary[k]}" for k in counts))
         return 0
 
     for row in warehouse.query(
@@ -79,8 +78,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print(f"quarantined: {row[0]}: {row[1]}")
     print(
         f"documents {summary['documents']} (new {summary['new']}, changed {summary['changed']}, "
-        f"unchanged {summary['unchanged']})  quarantined {summary['quarantined']}  "
-        f"sentences {summary['sentences']}  facts {summary['facts']}  "
+        f"unchanged {summary['unchanged']})  quarantined {summary['quarantined']}\n"
+        f"sentences {summary['sentences']}  metric facts {summary['facts']}  "
+        f"rectification items {summary['items']}  measures {summary['measures']}\n"
+        f"extract tasks {summary['extract_tasks']} ({summary['extract_tasks_cached']} cached)  "
         f"checks passed {summary['checks_passed']} failed {summary['checks_failed']}\n"
         f"warehouse {summary['warehouse']}"
     )

@@ -39,31 +39,39 @@ from prefect.tasks import exponential_backoff
 
 from flows import warehouse
 from flows.ingest import read_folder
+from flows.ledger_reference import load_ledger_reference
 from flows.reference import load_reference
 from flows.settings import RAW_DIR, REPO_ROOT, SEEDS_DIR, default_warehouse
 from flows.warehouse_state import WarehouseWriteError, explain_write_error, known_documents
 from transforms.dim_unit import dim_unit
 from transforms.fct_metric import fct_metric
+from transforms.ledger import build_ledger
 from transforms.stg_documents import stg_documents
 from transforms.stg_sentences import stg_sentences
 
 Stage = Literal["ingest", "transform", "validate", "load"]
 ALL_STAGES: list[Stage] = ["ingest", "transform", "validate", "load"]
 BUCKETS = 64  # documents are spread over at most this many extract tasks
-DOCUMENT_TABLES = ("stg_documents", "stg_sentences", "fct_metric")
+# Tables whose rows each belong to one document, produced by ``extract``.
+DOCUMENT_TABLES = (
+    "stg_documents",
+    "stg_sentences",
+    "fct_metric",
+    "dim_document",
+    "dim_section",
+    "fct_rectification_item",
+    "fct_measure",
+    "bridge_sentence_org",
+    "fct_supervision_activity",
+)
+EXTRACT_TABLES = (*DOCUMENT_TABLES, "dim_org_unit")
 TAGS = ["taizhang"]
 
 
 # What ``extract`` depends on: a change to any of these files invalidates its cache.
-EXTRACT_INPUTS = [
-    *(
-        REPO_ROOT / "transforms" / f"{m}.py"
-        for m in ("stg_documents", "stg_sentences", "fct_metric", "metric_phrase")
-    ),
-    *(REPO_ROOT / "transforms" / f"{m}.py" for m in ("numbers", "spans", "temporal", "reference")),
-    *(SEEDS_DIR / f for f in ("units.csv", "multipliers.csv", "qualifiers.csv", "non_facts.csv")),
-    *(SEEDS_DIR / f for f in ("genre_terms.txt", "noun_suffixes.txt")),
-]
+EXTRACT_INPUTS = sorted(
+    [*(REPO_ROOT / "transforms").glob("*.py"), *SEEDS_DIR.glob("*.csv"), *SEEDS_DIR.glob("*.txt")]
+)
 
 
 def _code_version() -> str:
@@ -94,6 +102,8 @@ class RunSummary:
     quarantined: int = 0
     sentences: int = 0
     facts: int = 0
+    items: int = 0
+    measures: int = 0
     extract_tasks: int = 0
     extract_tasks_cached: int = 0
     checks_passed: int = 0
@@ -111,11 +121,31 @@ def build_tables(raw: pl.DataFrame) -> dict[str, pl.DataFrame]:
 
 
 def extract_documents(documents: pl.DataFrame) -> dict[str, pl.DataFrame]:
-    """The per-document tables of distinct documents."""
+    """Every table derived from a set of distinct documents: staging, metric facts and the ledger.
+
+    The ledger marks boilerplate first, so no fact, item or measure comes from page furniture,
+    and gives each fact its section and measure.
+    """
     ref = load_reference()
     docs = stg_documents(documents)
     sentences = stg_sentences(documents)
-    return {"stg_documents": docs, "stg_sentences": sentences, "fct_metric": fct_metric(sentences, docs, ref)}
+    facts = fct_metric(sentences, docs, ref)
+    ledger = build_ledger(documents, docs, sentences, load_ledger_reference(), facts)
+    return {"stg_documents": docs, **ledger}
+
+
+def merge_org_units(parts: list[pl.DataFrame]) -> pl.DataFrame:
+    """One row per organisation across buckets: the same body named in two buckets is one row."""
+    orgs = pl.concat(parts, how="vertical_relaxed")
+    return (
+        orgs.group_by("org_id", maintain_order=True)
+        .agg(
+            pl.col("name", "type", "level", "parent_org_id").first(),
+            pl.col("mention_count").sum(),
+            pl.col("document_count").sum(),
+        )
+        .select(orgs.columns)
+    )
 
 
 @task(
@@ -318,6 +348,8 @@ def publish(summary: RunSummary, dq: pl.DataFrame, quarantine: pl.DataFrame) -> 
         {"figure": "quarantined", "value": summary.quarantined},
         {"figure": "sentences", "value": summary.sentences},
         {"figure": "metric facts", "value": summary.facts},
+        {"figure": "rectification items", "value": summary.items},
+        {"figure": "measures", "value": summary.measures},
         {"figure": "extract tasks", "value": summary.extract_tasks},
         {"figure": "extract tasks cached", "value": summary.extract_tasks_cached},
         {"figure": "checks passed", "value": summary.checks_passed},
@@ -416,10 +448,15 @@ def etl(
         t: pl.concat([p[t] for p in parts], how="vertical_relaxed") if parts else _empty(t)
         for t in DOCUMENT_TABLES
     }
+    tables["dim_org_unit"] = (
+        merge_org_units([p["dim_org_unit"] for p in parts]) if parts else _empty("dim_org_unit")
+    )
     tables["raw_documents"] = raw
     tables["dim_unit"] = dim_unit(load_reference().units)
     summary.sentences = tables["stg_sentences"].height
     summary.facts = tables["fct_metric"].height
+    summary.items = tables["fct_rectification_item"].height
+    summary.measures = tables["fct_measure"].height
     logger.info(
         "extracted %d sentences and %d metric facts in %d tasks (%d cached)",
         summary.sentences,

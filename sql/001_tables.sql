@@ -32,7 +32,11 @@ CREATE TABLE IF NOT EXISTS stg_sentences (
     sentence_index  INTEGER NOT NULL,     -- within the paragraph
     start_char      BIGINT NOT NULL,
     end_char        BIGINT NOT NULL,
-    text            VARCHAR NOT NULL
+    text            VARCHAR NOT NULL,
+    is_boilerplate  BOOLEAN,              -- web-page furniture: no fact, item or measure comes from it
+    boilerplate_reason VARCHAR,
+    section_id      VARCHAR,              -- dim_section the sentence sits in
+    section_path    VARCHAR
 );
 
 -- The unit dictionary (seeds/units.csv).
@@ -64,7 +68,10 @@ CREATE TABLE IF NOT EXISTS fct_metric (
     value_canonical DOUBLE NOT NULL,
     as_of           DATE,
     period          VARCHAR,
-    as_of_source    VARCHAR NOT NULL
+    as_of_source    VARCHAR NOT NULL,
+    section_id      VARCHAR,
+    section_path    VARCHAR,
+    measure_id      VARCHAR               -- fct_measure the figure sits in, if any
 );
 
 -- One row per flow run.
@@ -99,4 +106,112 @@ CREATE TABLE IF NOT EXISTS quarantine (
     size_bytes     BIGINT NOT NULL,
     first_bytes_hex VARCHAR NOT NULL,
     quarantined_at TIMESTAMP NOT NULL
+);
+
+-- One row per document: what the report is (title, publisher, date, region, genre).
+CREATE TABLE IF NOT EXISTS dim_document (
+    document_id     VARCHAR PRIMARY KEY,
+    title           VARCHAR,
+    publisher       VARCHAR,
+    publish_date    DATE,
+    region_province VARCHAR,
+    region_city     VARCHAR,
+    region_district VARCHAR,
+    genre           VARCHAR NOT NULL,     -- rectification_report | discipline_feature | other
+    file_name       VARCHAR NOT NULL,
+    content_sha256  VARCHAR,
+    char_count      BIGINT NOT NULL
+);
+
+-- One row per heading: the tree 第X部分 → 一、 → （一） → 1. → （1） → ①.
+CREATE TABLE IF NOT EXISTS dim_section (
+    section_id         VARCHAR PRIMARY KEY,
+    document_id        VARCHAR NOT NULL,
+    parent_section_id  VARCHAR,
+    path               VARCHAR NOT NULL,  -- e.g. 二/（三）/2
+    marker             VARCHAR,
+    kind               VARCHAR,
+    level              INTEGER NOT NULL,
+    heading_text       VARCHAR NOT NULL,
+    heading_start_char BIGINT NOT NULL,
+    heading_end_char   BIGINT NOT NULL,
+    start_char         BIGINT NOT NULL,   -- the section runs from its heading ...
+    end_char           BIGINT NOT NULL    -- ... to the next heading of the same or a higher level
+);
+
+-- One row per problem addressed (关于“…”问题, 针对…问题/整改意见, 针对“举一反三”整改事项“…”).
+CREATE TABLE IF NOT EXISTS fct_rectification_item (
+    item_id            VARCHAR PRIMARY KEY,
+    document_id        VARCHAR NOT NULL,
+    section_id         VARCHAR,
+    section_path       VARCHAR,
+    parent_item_id     VARCHAR,           -- the group heading a problem sits under
+    item_kind          VARCHAR NOT NULL,  -- problem | problem_group
+    category           VARCHAR NOT NULL,  -- 具体问题 | 举一反三 | 推动改革促进发展 | 专题报告 | other
+    lead_form          VARCHAR,
+    marker             VARCHAR,
+    problem_text       VARCHAR,
+    problem_start_char BIGINT,
+    problem_end_char   BIGINT,
+    opinion_text       VARCHAR,
+    start_char         BIGINT NOT NULL,   -- the lead (heading or lead sentence)
+    end_char           BIGINT NOT NULL,
+    text               VARCHAR NOT NULL,
+    scope_end_char     BIGINT             -- where the item's measures end
+);
+
+-- One row per measure taken for an item (一是…二是…, or the whole paragraph).
+CREATE TABLE IF NOT EXISTS fct_measure (
+    measure_id    VARCHAR PRIMARY KEY,
+    item_id       VARCHAR NOT NULL,
+    document_id   VARCHAR NOT NULL,
+    ordinal       BIGINT NOT NULL,
+    enumerated    BOOLEAN NOT NULL,
+    headline      VARCHAR,
+    text          VARCHAR NOT NULL,
+    start_char    BIGINT NOT NULL,
+    end_char      BIGINT NOT NULL,
+    status        VARCHAR,                -- 已完成 | 基本完成 | 正在推进 | 已整改到位 | 持续推进 | NULL
+    status_phrase VARCHAR,
+    metric_count  BIGINT NOT NULL         -- metric facts inside the measure
+);
+
+-- One row per organisation, normalised across documents.
+CREATE TABLE IF NOT EXISTS dim_org_unit (
+    org_id         VARCHAR PRIMARY KEY,
+    name           VARCHAR NOT NULL,
+    type           VARCHAR NOT NULL,      -- 纪委监委 | 派驻纪检监察组 | 党委 | 党委部门 | 政府部门 | 国企 | 企业 | 学校 | 医院 | other
+    level          VARCHAR,               -- 省 | 市 | 区县 | 乡镇街道 | other
+    parent_org_id  VARCHAR,
+    mention_count  BIGINT NOT NULL,
+    document_count BIGINT NOT NULL
+);
+
+-- One row per mention of an organisation in a sentence.
+CREATE TABLE IF NOT EXISTS bridge_sentence_org (
+    sentence_id  VARCHAR NOT NULL,
+    document_id  VARCHAR NOT NULL,
+    org_id       VARCHAR NOT NULL,
+    start_char   BIGINT NOT NULL,
+    end_char     BIGINT NOT NULL,
+    mention_text VARCHAR NOT NULL
+);
+
+-- One row per supervision activity in a 纪检监察 feature: who, what action, on what.
+CREATE TABLE IF NOT EXISTS fct_supervision_activity (
+    activity_id       VARCHAR PRIMARY KEY,
+    document_id       VARCHAR NOT NULL,
+    sentence_id       VARCHAR NOT NULL,
+    org_id            VARCHAR,
+    supervisor_name   VARCHAR,
+    body_source       VARCHAR,
+    action            VARCHAR NOT NULL,
+    action_text       VARCHAR NOT NULL,
+    action_start_char BIGINT NOT NULL,
+    action_end_char   BIGINT NOT NULL,
+    target_text       VARCHAR,
+    target_start_char BIGINT,
+    target_end_char   BIGINT,
+    target_org_id     VARCHAR,
+    in_caption        BOOLEAN NOT NULL
 );

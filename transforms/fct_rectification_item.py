@@ -51,6 +51,10 @@ ITEM_COLUMNS = [
     "text",
     "scope_end_char",
 ]
+# The columns' types, so that a document with no items still gives a frame of the right shape.
+ITEM_SCHEMA: dict[str, pl.DataType] = {
+    c: pl.Int64() if c.endswith("_char") else pl.String() for c in ITEM_COLUMNS
+}
 
 
 def _candidates(documents: pl.DataFrame, sentences: pl.DataFrame, sections: pl.DataFrame) -> pl.DataFrame:
@@ -156,7 +160,7 @@ def fct_rectification_item(
     default = default_category[0] if default_category else "other"
     found = _match_leads(_candidates(documents, sentences, sections), leads)
     if found.height == 0:
-        return pl.DataFrame(schema=dict.fromkeys(ITEM_COLUMNS, pl.String))
+        return pl.DataFrame(schema=ITEM_SCHEMA)
     items = (
         found.with_columns(
             lead_length(pl.col("rest")).alias("_lead_len"),
