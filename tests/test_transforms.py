@@ -53,3 +53,9 @@ def test_chinese_numerals_read_as_values() -> None:
     assert chinese_value("一百二十") == 120
     assert chinese_value("两千万") == 20_000_000
     assert chinese_value("三四") is None
+
+
+def test_an_impossible_date_is_null_not_an_error() -> None:
+    text = "关于整改情况的通报\n发布日期: 2021-13-45\n正文截至2021年14月，共3家。\n\n某委\n\n2422年48月16日\n"
+    d = stg_documents(doc_frame({"x.txt": text})).row(0, named=True)
+    assert d["publish_date"] is None

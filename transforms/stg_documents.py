@@ -17,9 +17,8 @@ _DATE_LINE = r"(?m)^[ \t\u3000]*(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*�
 
 
 def _ymd(y: pl.Expr, m: pl.Expr, d: pl.Expr) -> pl.Expr:
-    return pl.date(
-        y.cast(pl.Int32, strict=False), m.cast(pl.Int8, strict=False), d.cast(pl.Int8, strict=False)
-    )
+    """A date from text fields; an impossible one (2021年13月45日) is null, never an error."""
+    return pl.format("{}-{}-{}", y, m.str.zfill(2), d.str.zfill(2)).str.to_date("%Y-%m-%d", strict=False)
 
 
 def stg_documents(documents: pl.DataFrame) -> pl.DataFrame:
