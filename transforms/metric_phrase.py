@@ -31,10 +31,16 @@ _STOP = re.compile(r"[，,。；;：:！？!?（）()【】\[\]\s、]")
 _RIGHT_WINDOW = 22
 _LEFT_WINDOW = 30
 _NUMERAL_UNIT = re.compile(
-    r"^、?[0-9０-９.．零〇一二两三四五六七八九十百千万亿余多]+[^\s0-9０-９、]{1,2}?(?=[^0-9０-９]|$)"
+    r"^(?:、|至|到|-|—|~|～)?[0-9０-９.．零〇一二两三四五六七八九十百千万亿余多]+[^\s0-9０-９、]{1,2}?(?=[^0-9０-９]|$)"
 )
 # A number followed by these is predicative (200个以上): its noun stands before it.
 _PREDICATIVE = re.compile(r"^(?:以上|以下|左右|以内|及以上|及以下|上下)")
+# Words between a metric and its number that qualify the number, not the metric:
+# 标准提高到每人每年640元, 数量比2020年翻一番, 折合人民币1,260万元.
+_CLAUSE_TAIL = re.compile(
+    r"(?:(?:每人|人均|每户|户均|每年|每月|每天|月人均|年人均|月均|年均)+"
+    r"|(?:比|较|与)?(?:[0-9０-９]{4}年(?:底|末)?|上年|去年|同期)(?:相比)?|人民币)+$"
+)
 _PLACE = re.compile(r"(?:区|县|市|镇|乡|街道|村|城|省|州|盟|旗)$")
 # Tags of a real noun: the head of a metric phrase.
 _CORE = {
@@ -81,6 +87,10 @@ _SKIP = {
     "vn",
 }
 _QUOTED = re.compile(r"“[^”]*”|‘[^’]*’|\"[^\"]*\"")
+# Verbs that say nothing of what is measured (达到2,860家): never a metric on their own.
+_GENERIC_VERBS = frozenset(
+    {"达到", "完成", "实现", "突破", "超过", "累计", "共计", "合计", "为", "有", "是", "达"}
+)
 _WEAK = {"同比", "比上年", "较上年", "人均", "年均", "其中", "全年", "累计", "共计", "合计", "部分"}
 
 Terms = tuple[tuple[str, int, str], ...]
@@ -107,8 +117,11 @@ def _tokens(text: str, terms: Terms, suffixes: frozenset[str]) -> list[tuple[str
         raw.append((m.group(0), "QUOTE"))
         pos = m.end()
     raw.extend((p.word, p.flag) for p in posseg.lcut(text[pos:]) if p.word)
+    heads = tuple(x for x in suffixes if len(x) > 1)
     out: list[tuple[str, str]] = []
     for word, tag in raw:
+        if tag not in _CORE and len(word) > 1 and word.endswith(heads):
+            tag = "NS"  # 试点单位 tagged v by jieba is still a noun: it ends in a noun head
         if word in suffixes and out and out[-1][1] in {*_INSIDE, "v"} and not out[-1][0][-1:].isdigit():
             out[-1] = (out[-1][0] + word, "NS")
         else:
@@ -163,7 +176,12 @@ def _right_phrase(after: str, terms: Terms, suffixes: frozenset[str], verbal: bo
 
 
 def _left_phrase(
-    before: str, terms: Terms, suffixes: frozenset[str], verbal: bool, cross: bool = False
+    before: str,
+    terms: Terms,
+    suffixes: frozenset[str],
+    verbal: bool,
+    cross: bool = False,
+    vn_head: bool = True,
 ) -> str | None:
     parts = _STOP.split(before[-_LEFT_WINDOW:])
     clause = parts[-1]
@@ -171,6 +189,7 @@ def _left_phrase(
         if clause.strip() or len(parts) < 2:
             return None
         clause = parts[-2]  # 成立街镇招商专班，共30人: the noun closes the previous clause
+    clause = _CLAUSE_TAIL.sub("", clause)
     toks = _tokens(clause, terms, suffixes)
     if verbal:  # 完成混改出让出清110家: the run of verbs and nouns before the number
         run: list[str] = []
@@ -182,9 +201,10 @@ def _left_phrase(
             elif run or tag not in {"d", "p", "u", "uj", "ul"}:
                 break
         text = "".join(run)
-        return text if len(text) >= 2 else None
+        return text if len(text) >= 2 and text not in _GENERIC_VERBS else None
     k = len(toks) - 1
-    while k >= 0 and toks[k][1] not in (_CORE | {"vn"}):
+    heads = _CORE | {"vn"} if vn_head else _CORE
+    while k >= 0 and toks[k][1] not in heads:
         word, tag = toks[k]
         if tag in {"mq", "x"} or (
             tag in {"m", "q"} and re.search(r"[0-9０-９零〇一二两三四五六七八九十百千万亿]", word)
@@ -253,4 +273,38 @@ def metric_phrases(c: pl.DataFrame, ref: Reference) -> pl.DataFrame:
             metric = prev_metric
         metrics.append(metric)
         prev_sentence, prev_metric, prev_unit, prev_end = sentence_id, metric or prev_metric, written, end
+    metrics = _respectively(c, metrics, terms, suffixes)
     return c.with_columns(pl.Series("metric", metrics, dtype=pl.String))
+
+
+_LIST_GAPS = frozenset({"、", "和", "及", "与", "以及"})
+
+
+def _respectively(
+    c: pl.DataFrame, metrics: list[str | None], terms: Terms, suffixes: frozenset[str]
+) -> list[str | None]:
+    """分别: ``A、B分别增长4.2%和5.9%`` gives A to the first number and B to the second;
+    ``A达到…，B…，分别增长4.1%和8.3%`` gives the list the metrics of the figures before it."""
+    out = list(metrics)
+    rows = list(c.select("sentence_id", "start", "end", "before_text").iter_rows())
+    i = 0
+    while i < len(rows):
+        j = i
+        while (
+            j + 1 < len(rows) and rows[j + 1][0] == rows[i][0] and rows[j + 1][3][rows[j][2] :] in _LIST_GAPS
+        ):
+            j += 1
+        k = j - i + 1
+        clause = _STOP.split(rows[i][3][-_LEFT_WINDOW - 10 :])[-1]
+        if k >= 2 and "分别" in clause:
+            subject = clause.split("分别")[0]
+            parts = [p for p in re.split(r"[、和及与]", subject) if p]
+            if len(parts) == k:
+                names = [_left_phrase(p, terms, suffixes, verbal=False) or p for p in parts]
+                out[i : j + 1] = names
+            elif not _left_phrase(subject, terms, suffixes, verbal=False):
+                before = [out[t] for t in range(i) if rows[t][0] == rows[i][0] and out[t] is not None]
+                if len(before) >= k:
+                    out[i : j + 1] = before[-k:]
+        i = j + 1
+    return out
