@@ -1,20 +1,64 @@
-"""Reading input files: decode, hash, and quarantine what cannot be read.
+"""Reading input files: decode, hash, flag the script, and quarantine what cannot be read.
 
-Nothing is dropped silently: every file ends as a document or as a quarantine
-row whose reason says in plain words what is wrong with it.
+Nothing is dropped silently: every entry below the input folder ends as a
+document or as a quarantine row whose reason says in plain words what is wrong
+with it, and ``read_files`` never raises, so one bad file cannot stop a run.
+The only entries skipped on purpose are hidden ones (a name starting with a dot:
+editor backups, ``.DS_Store``, a warehouse's lock file).
+
+Decoding, in order:
+
+1. nothing but whitespace → quarantined (empty);
+2. larger than ``MAX_BYTES`` → quarantined without being read whole, so a huge
+   file costs nothing (a report is a few hundred kilobytes; past the limit the
+   extractor would take minutes);
+3. a known binary signature (PDF, Office, ZIP, images, executables) →
+   quarantined, naming what the file looks like;
+4. a byte-order mark decides (UTF-8, UTF-16, UTF-32);
+5. NUL bytes in a regular pattern → UTF-16 without a mark;
+6. UTF-8 if the bytes are valid UTF-8 (random bytes almost never are);
+7. otherwise GB18030 (a superset of GBK and GB2312) or Big5 (CP950), whichever
+   reads as plausible Chinese: the share of common characters decides, because
+   both decoders accept nearly any byte pair and a wrong guess is silent garbage.
+
+After decoding, control characters mean binary; an HTML page is reduced to its
+visible text with the standard library's ``html.parser`` (a real, tolerant
+parser), and that extracted text is what is stored, so every offset refers to
+it. Line ends become ``\\n``. The script (simplified or traditional) is decided
+by the share of traditional-only characters listed in
+``seeds/traditional_chars.txt``.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
+import stat
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from html.parser import HTMLParser
 from pathlib import Path
 
 import polars as pl
 
-MAX_BYTES = 200 * 1024 * 1024  # a single report is never this large; past it, quarantine
+from flows.settings import SEEDS_DIR
+
+# A report is a few hundred kilobytes; the largest seed is 96 KB. Past this the extractor would
+# run for minutes on one file, so the file is quarantined instead (it is not even read whole).
+MAX_BYTES = 16 * 1024 * 1024
+TRADITIONAL_CHARS_FILE = SEEDS_DIR / "traditional_chars.txt"
+# A document is 'traditional' when at least this share of its Han characters (and at least
+# TRADITIONAL_MIN_COUNT of them) are traditional-only. Simplified reports score 0 (seeds: 0 of
+# 58,000); traditional prose scores 0.2-0.35, so any threshold in between works.
+TRADITIONAL_MIN_SHARE = 0.05
+TRADITIONAL_MIN_COUNT = 3
+# Share of common characters below which a guessed decoding is called garbled; UTF-16 without
+# a byte-order mark must be read confidently, since UTF-8 and GB18030 are still to be tried.
+PLAUSIBLE_SHARE = 0.75
+CONFIDENT_SHARE = 0.9
+FIRST_BYTES = 16
+
 RAW_SCHEMA = {
     "document_id": pl.String,
     "content_sha256": pl.String,
@@ -22,6 +66,7 @@ RAW_SCHEMA = {
     "file_name": pl.String,
     "size_bytes": pl.Int64,
     "encoding": pl.String,
+    "script": pl.String,
     "ingested_at": pl.Datetime("us"),
     "text": pl.String,
 }
@@ -33,12 +78,75 @@ QUARANTINE_SCHEMA = {
     "quarantined_at": pl.Datetime("us"),
 }
 
+# Magic numbers of files that are not text, whatever their name says.
+_SIGNATURES: tuple[tuple[bytes, str], ...] = (
+    (b"%PDF-", "a PDF document"),
+    (b"PK\x03\x04", "a ZIP archive (or a .docx/.xlsx/.pptx Office file, which is one)"),
+    (b"PK\x05\x06", "an empty ZIP archive"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an old Microsoft Office file (.doc/.xls/.ppt)"),
+    (b"{\\rtf", "an RTF document (save it as plain text)"),
+    (b"\x89PNG\r\n\x1a\n", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF87a", "a GIF image"),
+    (b"GIF89a", "a GIF image"),
+    (b"II*\x00", "a TIFF image"),
+    (b"MM\x00*", "a TIFF image"),
+    (b"RIFF", "a RIFF media file (WAV/AVI/WebP)"),
+    (b"\x1f\x8b", "a gzip archive"),
+    (b"\xfd7zXZ\x00", "an xz archive"),
+    (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive"),
+    (b"Rar!\x1a\x07", "a RAR archive"),
+    (b"\x7fELF", "a Linux program (ELF)"),
+    (b"SQLite format 3\x00", "an SQLite database"),
+)
+# Signatures too short to trust alone: they count only with a NUL byte near the start.
+_WEAK_SIGNATURES: tuple[tuple[bytes, str], ...] = (
+    (b"MZ", "a Windows program"),
+    (b"BZh", "a bzip2 archive"),
+    (b"BM", "a BMP image"),
+)
+
 
 class _TextOnly(HTMLParser):
     """Collects the text of an HTML page, skipping scripts and styles, keeping block breaks."""
 
+    _SKIP = frozenset({"script", "style", "noscript", "template", "svg"})
     _BLOCK = frozenset(
-        {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "section", "article", "title"}
+        {
+            "p",
+            "div",
+            "br",
+            "li",
+            "ul",
+            "ol",
+            "tr",
+            "td",
+            "th",
+            "table",
+            "h1",
+            "h2",
+            "h3",
+            "h4",
+            "h5",
+            "h6",
+            "section",
+            "article",
+            "title",
+            "header",
+            "footer",
+            "nav",
+            "main",
+            "aside",
+            "blockquote",
+            "pre",
+            "hr",
+            "dl",
+            "dt",
+            "dd",
+            "figcaption",
+            "form",
+            "center",
+        }
     )
 
     def __init__(self) -> None:
@@ -47,13 +155,18 @@ class _TextOnly(HTMLParser):
         self._skip = 0
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in {"script", "style", "noscript"}:
+        if tag in self._SKIP:
             self._skip += 1
         elif tag in self._BLOCK:
             self.parts.append("\n")
 
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        # <br/>, <svg/>: a self-closing tag opens nothing, so it must not start a skipped region.
+        if tag in self._BLOCK:
+            self.parts.append("\n")
+
     def handle_endtag(self, tag: str) -> None:
-        if tag in {"script", "style", "noscript"}:
+        if tag in self._SKIP:
             self._skip = max(0, self._skip - 1)
         elif tag in self._BLOCK:
             self.parts.append("\n")
@@ -64,69 +177,233 @@ class _TextOnly(HTMLParser):
 
 
 def html_to_text(html: str) -> str:
-    """Visible text of an HTML page; the stored text is this, so offsets refer to it."""
+    """Visible text of an HTML page; the stored text is this, so offsets refer to it.
+
+    Runs of white space inside a line collapse to one space and empty lines go,
+    because markup indentation is not part of the report.
+    """
     parser = _TextOnly()
     parser.feed(html)
     parser.close()
     lines = [" ".join(line.split()) for line in "".join(parser.parts).splitlines()]
-    return "\n".join(line for line in lines if line).strip() + "\n"
+    text = "\n".join(line for line in lines if line).strip()
+    return text + "\n" if text else ""
 
 
 @dataclass(frozen=True)
 class Decoded:
+    """The outcome of decoding one file's bytes."""
+
     text: str | None
     encoding: str | None
     reason: str | None  # why it was quarantined, when text is None
 
 
-def decode(data: bytes) -> Decoded:
-    """Decode report bytes: BOMs first, then UTF-8, then GB18030 (a superset of GBK/GB2312)."""
-    if not data.strip():
-        return Decoded(None, None, "empty file (no text at all)")
-    if len(data) > MAX_BYTES:
-        return Decoded(None, None, f"file too large ({len(data)} bytes, limit {MAX_BYTES})")
-    if data.startswith(b"\xef\xbb\xbf"):
-        candidates = ["utf-8-sig"]
-    elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        candidates = ["utf-16"]
-    else:
-        candidates = ["utf-8", "gb18030"]
-    for enc in candidates:
-        try:
-            text = data.decode(enc)
-        except UnicodeDecodeError:
-            continue
-        if "\x00" in text or _control_share(text) > 0.01:
-            return Decoded(None, None, f"binary content: control characters in text decoded as {enc}")
-        if enc == "utf-16":
-            enc = "utf-16-le" if data.startswith(b"\xff\xfe") else "utf-16-be"
-        return Decoded(text, enc, None)
-    return Decoded(None, None, "not readable as text: neither UTF-8, UTF-16 nor GB18030/GBK")
+def _binary_kind(data: bytes) -> str | None:
+    """What a file is when its first bytes are a known non-text signature, else None."""
+    if data[8:12] == b"DUCK":  # DuckDB keeps its magic at offset 8
+        return "a DuckDB database"
+    for magic, kind in _SIGNATURES:
+        if data.startswith(magic):
+            return kind
+    for magic, kind in _WEAK_SIGNATURES:
+        if data.startswith(magic) and b"\x00" in data[:4096]:
+            return kind
+    return None
+
+
+@cache
+def _common_han() -> frozenset[str]:
+    """The frequent Han characters of simplified (GB2312 level 1) and traditional (Big5 level 1) use.
+
+    Derived from the standard library's codecs rather than shipped, because the
+    encodings' own level-1 sets are exactly "the characters people use most".
+    """
+    chars: set[str] = set()
+    for codec, leads in (("gb2312", range(0xB0, 0xD8)), ("big5", range(0xA4, 0xC7))):
+        for lead in leads:
+            for trail in (*range(0x40, 0x7F), *range(0xA1, 0xFF)):
+                try:
+                    chars.add(bytes([lead, trail]).decode(codec))
+                except UnicodeDecodeError:
+                    continue
+    return frozenset(chars)
+
+
+def _is_common(ch: str, han: frozenset[str]) -> bool:
+    o = ord(ch)
+    return (
+        0xA0 <= o <= 0x24F  # Latin-1 signs (° × ÷ ·) and pinyin (ā é ǚ), which GB2312 has
+        or 0x370 <= o <= 0x4FF  # Greek and Cyrillic, which GB2312 has too
+        or 0x2010 <= o <= 0x206F  # general punctuation: — … ‘’ “”
+        or 0x2150 <= o <= 0x218F  # number forms: Ⅰ Ⅱ
+        or 0x2460 <= o <= 0x24FF  # enclosed numbers: ① ⑴
+        or 0x25A0 <= o <= 0x25FF  # shapes used as bullets: ■ ● ○
+        or 0x3000 <= o <= 0x303F  # CJK punctuation: 、。《》「」
+        or 0xFF00 <= o <= 0xFFEF  # full-width forms: ０-９ ，：％
+        or ch in han
+    )
+
+
+def plausibility(text: str, sample: int = 100_000) -> float:
+    """Share of the non-ASCII characters (of a sample) that are common in Chinese text.
+
+    ASCII is left out because it decodes the same under every guess: what tells
+    a right guess from a wrong one is what the high bytes became. Real reports
+    score above 0.95 whatever their script; Big5 read as GB18030 or the
+    reverse, Latin-1 or Shift-JIS read as either, or random bytes, score far
+    lower (about 0.2-0.6). Text with no high bytes at all scores 1.
+    """
+    han = _common_han()
+    chars = [ch for ch in text[:sample] if ord(ch) >= 128 and not ch.isspace()]
+    if not chars:
+        return 1.0
+    return sum(1 for ch in chars if _is_common(ch, han)) / len(chars)
 
 
 def _control_share(text: str) -> float:
     sample = text[:100_000]
-    bad = sum(1 for ch in sample if ord(ch) < 32 and ch not in "\n\r\t\f\v")
+    bad = sum(1 for ch in sample if ord(ch) < 32 and ch not in "\n\r\t\f\v\x1a")
     return bad / max(1, len(sample))
 
 
-def _looks_like_html(text: str) -> bool:
-    head = text[:2000].lower()
-    return "<html" in head or "<!doctype html" in head or ("<body" in head and "</" in head)
+def _utf16_without_bom(data: bytes) -> tuple[str, str] | None:
+    """``(text, encoding)`` when NUL-bearing bytes read as plausible UTF-16 in one byte order.
+
+    NUL bytes never occur in UTF-8 or GB18030 text but do in UTF-16 (ASCII, and
+    Chinese such as 一 = U+4E00). The wrong byte order reads as garbage, so the
+    plausibility score picks the order.
+    """
+    if len(data) % 2 or b"\x00" not in data[:65536]:
+        return None
+    for enc in ("utf-16-le", "utf-16-be"):
+        try:
+            text = data.decode(enc)
+        except UnicodeDecodeError:
+            continue
+        if plausibility(text) >= CONFIDENT_SHARE:
+            return text, enc
+    return None
 
 
-def list_files(folder: Path) -> list[Path]:
-    """Every file below ``folder``, sorted, hidden files and folders skipped."""
-    return sorted(
-        p
-        for p in folder.rglob("*")
-        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts)
+def _checked(text: str, encoding: str) -> Decoded:
+    """Reject decoded text that is really binary (NUL or many control characters)."""
+    if "\x00" in text or _control_share(text) > 0.01:
+        return Decoded(
+            None, None, f"binary content: NUL or control characters where text should be (read as {encoding})"
+        )
+    return Decoded(text, encoding, None)
+
+
+def decode(data: bytes, max_bytes: int = MAX_BYTES) -> Decoded:
+    """Decode report bytes into text, recording the encoding, or say why they are not text."""
+    if not data.strip():
+        return Decoded(None, None, "empty file (no text at all)" if not data else "only white space, no text")
+    if len(data) > max_bytes:
+        return Decoded(None, None, _too_large(len(data), max_bytes))
+    kind = _binary_kind(data)
+    if kind:
+        return Decoded(None, None, f"not a text file: it looks like {kind}")
+    for bom, enc, name in (
+        (b"\xff\xfe\x00\x00", "utf-32", "utf-32-le"),
+        (b"\x00\x00\xfe\xff", "utf-32", "utf-32-be"),
+        (b"\xef\xbb\xbf", "utf-8-sig", "utf-8-sig"),
+        (b"\xff\xfe", "utf-16", "utf-16-le"),
+        (b"\xfe\xff", "utf-16", "utf-16-be"),
+    ):
+        if data.startswith(bom):
+            try:
+                return _checked(data.decode(enc), name)
+            except UnicodeDecodeError:
+                return Decoded(None, None, f"starts with a {name} byte-order mark but is not valid {name}")
+    utf16 = _utf16_without_bom(data)
+    if utf16:
+        return _checked(*utf16)
+    try:  # valid UTF-8 is almost never an accident, however short
+        return _checked(data.decode("utf-8"), "utf-8")
+    except UnicodeDecodeError:
+        pass
+    guesses: list[tuple[float, str, str]] = []
+    # Both decoders accept most byte pairs, so decode both and keep the more plausible reading
+    # (GB18030 first, so it wins a tie).
+    for enc in ("gb18030", "cp950"):
+        try:
+            text = data.decode(enc)
+        except UnicodeDecodeError:
+            continue
+        guesses.append((plausibility(text), enc, text))
+    if not guesses:
+        return Decoded(None, None, "not readable as text: neither UTF-8, UTF-16, GB18030/GBK nor Big5")
+    score, enc, text = max(guesses, key=lambda g: g[0])
+    if score >= PLAUSIBLE_SHARE:
+        return _checked(text, enc)
+    return Decoded(
+        None,
+        None,
+        f"garbled: read as {enc} only {score:.0%} of the non-ASCII characters are usual in Chinese text "
+        "(binary data, or an encoding other than UTF-8, UTF-16, GB18030/GBK and Big5)",
     )
 
 
-def read_folder(folder: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
+def _too_large(size: int, limit: int) -> str:
+    mib = f" ({limit / (1024 * 1024):g} MiB)" if limit >= 1024 * 1024 else ""
+    return f"file too large: {size:,} bytes, over the limit of {limit:,} bytes{mib} for one report"
+
+
+@cache
+def traditional_chars() -> frozenset[str]:
+    """The traditional-only characters of ``seeds/traditional_chars.txt``."""
+    lines = TRADITIONAL_CHARS_FILE.read_text(encoding="utf-8").splitlines()
+    return frozenset(ch for line in lines if not line.startswith("#") for ch in line.strip())
+
+
+def script_of(text: str) -> str:
+    """``traditional``, ``simplified`` or ``none`` (no Han characters to judge by).
+
+    A character-frequency rule: the share of Han characters that are
+    traditional-only. Simplified text has none, bar a stray name; traditional
+    prose has one in four or five, so the rule needs no dictionary.
+    """
+    trad = traditional_chars()
+    han = traditional = 0
+    for ch in text[:200_000]:
+        if "\u3400" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff":
+            han += 1
+            traditional += ch in trad
+    if not han:
+        return "none"
+    if traditional >= TRADITIONAL_MIN_COUNT and traditional / han >= TRADITIONAL_MIN_SHARE:
+        return "traditional"
+    return "simplified"
+
+
+def _looks_like_html(text: str, suffix: str = "") -> bool:
+    head = text[:2000].lower()
+    if "<html" in head or "<!doctype html" in head or ("<body" in head and "</" in head):
+        return True
+    return suffix.lower() in {".html", ".htm", ".xhtml", ".shtml"} and "</" in head and ">" in head
+
+
+def list_files(folder: Path) -> list[Path]:
+    """Every entry below ``folder`` that is not a folder, sorted; hidden entries skipped.
+
+    Paths are under the *resolved* folder but the entries themselves are not
+    resolved, so two links to one file are two paths (one document), and a
+    broken link, a pipe or a link to a folder is listed and later quarantined
+    rather than vanishing.
+    """
+    root = folder.resolve()
+    return sorted(
+        root / p.relative_to(folder)
+        for p in folder.rglob("*")
+        if not any(part.startswith(".") for part in p.relative_to(folder).parts)
+        and not (p.is_dir() and not p.is_symlink())
+    )
+
+
+def read_folder(folder: Path, max_bytes: int | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Read every file below ``folder``; see ``read_files``."""
-    return read_files(list_files(folder))
+    return read_files(list_files(folder), max_bytes=max_bytes)
 
 
 def read_paths(paths: list[Path]) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -137,52 +414,101 @@ def read_paths(paths: list[Path]) -> tuple[pl.DataFrame, pl.DataFrame]:
     return read_files(files)
 
 
-def read_files(paths: list[Path]) -> tuple[pl.DataFrame, pl.DataFrame]:
+def path_text(path: Path) -> str:
+    """The path as stored: absolute, and representable even when the name is not valid UTF-8.
+
+    Linux names are bytes; a GBK-encoded name from a Windows archive would
+    reach Python as lone surrogates, which no table can hold. Those bytes are
+    written as ``\\xNN`` instead, the same way on every run, so the path stays a
+    stable key.
+    """
+    text = os.path.abspath(path)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = os.fsencode(text).decode("utf-8", errors="backslashreplace")
+    return text
+
+
+def read_files(paths: list[Path], max_bytes: int | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Read and decode files. Returns ``(raw_documents, quarantine)``.
 
-    A file that cannot be read becomes a quarantine row; this never raises.
+    A file that cannot be read becomes a quarantine row; this never raises. The
+    same path given twice is read once.
     """
+    limit = MAX_BYTES if max_bytes is None else max_bytes
     now = datetime.now(UTC).replace(tzinfo=None)
     docs: list[dict[str, object]] = []
     bad: list[dict[str, object]] = []
+    seen: set[str] = set()
     for path in paths:
+        source = path_text(path)
+        if source in seen:
+            continue
+        seen.add(source)
         try:
-            data = path.read_bytes()
-        except OSError as exc:
-            bad.append(_quarantined(path, f"could not be read: {exc.strerror or exc}", b"", now))
+            row = _read_one(path, source, limit, now)
+        except Exception as exc:  # never let one file stop the run
+            reason = f"could not be processed: {type(exc).__name__}: {exc}"
+            bad.append(_quarantined(source, reason, b"", 0, now))
             continue
-        decoded = decode(data)
-        if decoded.text is None:
-            bad.append(_quarantined(path, decoded.reason or "unreadable", data, now))
-            continue
-        text, encoding = decoded.text, decoded.encoding or "utf-8"
-        if _looks_like_html(text):
-            text, encoding = html_to_text(text), f"{encoding}+html"
-        text = text.replace("\r\n", "\n").replace("\r", "\n")
-        if not text.strip():
-            bad.append(_quarantined(path, "no text left after removing markup", data, now))
-            continue
-        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-        docs.append(
-            {
-                "document_id": digest[:16],
-                "content_sha256": digest,
-                "source_path": str(path.resolve()),
-                "file_name": path.name,
-                "size_bytes": len(data),
-                "encoding": encoding,
-                "ingested_at": now,
-                "text": text,
-            }
-        )
+        (docs if "text" in row else bad).append(row)
     return pl.DataFrame(docs, schema=RAW_SCHEMA), pl.DataFrame(bad, schema=QUARANTINE_SCHEMA)
 
 
-def _quarantined(path: Path, reason: str, data: bytes, now: datetime) -> dict[str, object]:
+def _read_one(path: Path, source: str, limit: int, now: datetime) -> dict[str, object]:
+    """One file as a raw-documents row, or as a quarantine row (no ``text`` key)."""
+    try:
+        st = path.stat()
+    except OSError as exc:
+        why = "a broken link (its target does not exist)" if path.is_symlink() else exc.strerror or str(exc)
+        return _quarantined(source, f"could not be read: {why}", b"", 0, now)
+    if stat.S_ISDIR(st.st_mode):
+        return _quarantined(source, "a link to a folder: links to folders are not followed", b"", 0, now)
+    if not stat.S_ISREG(st.st_mode):
+        return _quarantined(
+            source, "not a regular file (a pipe, socket or device): it was not read", b"", 0, now
+        )
+    try:
+        with path.open("rb") as fh:
+            if st.st_size > limit:
+                head = fh.read(FIRST_BYTES)
+                return _quarantined(source, _too_large(st.st_size, limit), head, st.st_size, now)
+            data = fh.read(limit + 1)
+    except OSError as exc:
+        return _quarantined(source, f"could not be read: {exc.strerror or exc}", b"", st.st_size, now)
+    if len(data) > limit:  # it grew while we looked
+        return _quarantined(source, _too_large(len(data), limit), data, len(data), now)
+    decoded = decode(data, limit)
+    if decoded.text is None:
+        return _quarantined(source, decoded.reason or "unreadable", data, len(data), now)
+    text, encoding = decoded.text, decoded.encoding or "utf-8"
+    if _looks_like_html(text, path.suffix):
+        text, encoding = html_to_text(text), f"{encoding}+html"
+        if not text.strip():
+            return _quarantined(source, "an HTML page with no visible text", data, len(data), now)
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if not text.strip():
+        return _quarantined(source, "only white space, no text", data, len(data), now)
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
     return {
-        "source_path": str(path.resolve()),
-        "reason": reason,
+        "document_id": digest[:16],
+        "content_sha256": digest,
+        "source_path": source,
+        "file_name": source.rsplit(os.sep, 1)[-1],
         "size_bytes": len(data),
-        "first_bytes_hex": data[:16].hex(" "),
+        "encoding": encoding,
+        "script": script_of(text),
+        "ingested_at": now,
+        "text": text,
+    }
+
+
+def _quarantined(source: str, reason: str, data: bytes, size: int, now: datetime) -> dict[str, object]:
+    return {
+        "source_path": source,
+        "reason": reason,
+        "size_bytes": size,
+        "first_bytes_hex": data[:FIRST_BYTES].hex(" "),
         "quarantined_at": now,
     }

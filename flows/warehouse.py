@@ -1,14 +1,61 @@
-"""The DuckDB warehouse: schema from ``sql/``, loads in one transaction, read-only queries.
+"""The DuckDB warehouse: schema from ``sql/``, atomic incremental loads, read-only queries.
 
-The file is created with storage compatibility v1.5.0 so that the DuckDB CLI on
-PyPI (``duckdb-cli`` 1.5.x) can open it; Python duckdb 2.x would otherwise write
-a storage version that CLI cannot read.
+How a load stays atomic, and why readers never block it
+--------------------------------------------------------
+DuckDB lets one process hold a file read-write and then refuses everyone else,
+readers included; and an analyst's read-only session refuses a writer. So a
+load never writes the warehouse file in place. It builds the next state beside
+it and swaps it in:
+
+1. take the writer lock (``flock`` on ``.<name>.lock`` beside the file), so two
+   loads into one warehouse run one after the other, never interleaved; the
+   kernel drops the lock when a process dies, so a killed load never leaves it
+   stuck;
+2. delete temporary files left by a load that was killed (``.<name>.tmp-*``);
+3. if a write-ahead log (``<name>.wal``) sits beside the file (left by someone
+   who wrote it directly and was interrupted), let DuckDB fold it in first:
+   copying the file without it would lose it, and a stale log beside a swapped
+   file makes the file unopenable;
+4. copy the file to ``.<name>.tmp-<pid>-<random>`` in the same folder while
+   holding a read-only connection on it, which proves no read-write session is
+   changing it under the copy (a read-only reader is fine);
+5. apply the whole run to the copy in one transaction, ``CHECKPOINT`` and close
+   it, check that no ``.wal`` is left, ``fsync`` it;
+6. ``os.replace`` the copy over the warehouse (atomic on POSIX) and ``fsync``
+   the folder.
+
+A process killed at any point leaves either the old file (steps 1-5 touch only
+the temporary copy) or the new one (after step 6); the next load removes the
+debris and completes. Readers that opened the file before the swap keep the old
+inode, a consistent snapshot, until they reconnect; new readers get the new
+file. The file keeps storage compatibility v1.5.0 so that the DuckDB CLI on
+PyPI (``duckdb-cli`` 1.5.x) can open it.
+
+Incremental loads
+-----------------
+A document is its content hash (``document_id``) and is remembered with each
+path it was read from (``raw_documents``, one row per path). Per path, a run
+either adds it, leaves it untouched (same text: the row is not rewritten, so a
+re-run changes nothing), replaces it (new text: the old row, text included,
+moves to ``document_version``), or marks it removed (``removed_at``; the row and
+its facts stay) when the run read the folder it came from and it was no longer
+there. The rows of per-document tables are rewritten only for documents whose
+paths changed, or which a table has no rows for yet. ``full_refresh=True``
+empties the document tables and loads the run's frames as they are; what it
+drops moves to ``document_version`` first.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import contextlib
+import fcntl
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -17,12 +64,50 @@ import polars as pl
 from flows.settings import SQL_DIR
 
 STORAGE_COMPATIBILITY = "v1.5.0"
-# Tables holding rows of one document each: a re-load replaces a document's rows.
+# The per-document tables of the walking skeleton (kept for callers that import it); a load
+# treats every frame with a document_id column as per-document, whatever its name.
 DOCUMENT_TABLES = ("stg_documents", "stg_sentences", "fct_metric")
+# Logs that grow by one run's rows on every load; they are not part of a state comparison.
+BOOKKEEPING_TABLES = ("etl_run", "dq_result", "quarantine")
+HISTORY_TABLES = ("document_version",)
+# Columns of raw_documents that a version keeps in document_version.
+VERSION_COLUMNS = (
+    "document_id",
+    "content_sha256",
+    "source_path",
+    "file_name",
+    "size_bytes",
+    "encoding",
+    "script",
+    "ingested_at",
+    "removed_at",
+    "removed_reason",
+    "text",
+)
+# raw_documents columns that say when, not what: left out when comparing current states.
+_WHEN_COLUMNS = ("ingested_at", "removed_at", "removed_reason")
+DEFAULT_TIMEOUT = 300.0
+
+# Called with the name of each step of a load. Nothing in the package sets it; the
+# kill tests set it in a child process to die at a precise point, and it can trace a load.
+STEP_HOOK: Callable[[str], None] | None = None
+
+
+class WarehouseBusyError(RuntimeError):
+    """Another process holds the warehouse (or its writer lock) for longer than the timeout."""
+
+
+def _step(name: str) -> None:
+    if STEP_HOOK is not None:
+        STEP_HOOK(name)
 
 
 def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Open (or create) the warehouse file."""
+    """Open (or create) a warehouse file.
+
+    Loads never use this on the warehouse itself (they write a copy, see the
+    module docstring); it is for reading, and for tools that own a file.
+    """
     if read_only:
         if not path.exists():
             raise FileNotFoundError(f"no warehouse at {path}: run `taizhang run` first")
@@ -49,48 +134,458 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
     con.execute("COMMIT")
 
 
-def load(
-    path: Path, frames: Mapping[str, pl.DataFrame], run_rows: Mapping[str, pl.DataFrame]
-) -> dict[str, int]:
-    """Load one run's frames in a single transaction and return each table's row count.
+def lock_path(path: Path) -> Path:
+    """The writer lock file beside the warehouse (hidden, so an input scan skips it)."""
+    return path.parent / f".{path.name}.lock"
 
-    ``frames`` holds ``raw_documents``, the per-document tables and ``dim_unit``;
-    a document already present (same content hash, or a new version at the same
-    path) has its rows replaced, so a re-run adds nothing. ``run_rows`` are
-    appended as they are (``etl_run``, ``dq_result``, ``quarantine``).
+
+def temp_files(path: Path) -> list[Path]:
+    """Temporary copies (and their ``.wal``) that loads into ``path`` create beside it."""
+    return sorted(path.parent.glob(f".{path.name}.tmp-*"))
+
+
+def _wal(path: Path) -> Path:
+    return path.with_name(path.name + ".wal")
+
+
+@contextmanager
+def writer_lock(path: Path, timeout: float = DEFAULT_TIMEOUT) -> Iterator[None]:
+    """Hold the exclusive writer lock of ``path``, waiting up to ``timeout`` seconds for it.
+
+    ``flock`` rather than a marker file: the kernel releases it when the holder
+    dies, so a killed load never blocks the next one.
     """
-    con = connect(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(lock_path(path), os.O_RDWR | os.O_CREAT, 0o644)
     try:
-        apply_schema(con)
-        with transaction(con):
-            raw = frames["raw_documents"]
-            con.register("new_raw", raw.to_arrow())
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise WarehouseBusyError(
+                        f"another load into {path} still holds the writer lock {lock_path(path)} "
+                        f"after {timeout:g} s; it will finish or die, then re-run"
+                    ) from None
+                time.sleep(0.1)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _remove(path: Path) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()
+
+
+def _fold_wal(path: Path) -> None:
+    """Let DuckDB replay a write-ahead log left beside the warehouse into the file itself.
+
+    Only a direct read-write session (not a load) leaves one; DuckDB's own
+    recovery is crash-safe, so a kill here leaves the log to be folded next time.
+    """
+    if not _wal(path).exists():
+        return
+    try:
+        con = duckdb.connect(str(path), config={"storage_compatibility_version": STORAGE_COMPATIBILITY})
+    except duckdb.Error as exc:
+        raise WarehouseBusyError(
+            f"the warehouse {path} has an unfinished write-ahead log and another process holds it "
+            f"(a lock conflict: a read-write session?): {exc}"
+        ) from exc
+    try:
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()
+
+
+def _snapshot_copy(path: Path, tmp: Path, timeout: float) -> None:
+    """Copy the warehouse file while a read-only connection proves nobody writes it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            guard = duckdb.connect(str(path), read_only=True)
+            break
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower() or time.monotonic() >= deadline:
+                raise WarehouseBusyError(
+                    f"the warehouse {path} is held read-write by another process (a lock conflict); "
+                    f"close that session or open it with -readonly: {exc}"
+                ) from exc
+            time.sleep(0.2)
+    try:
+        shutil.copyfile(path, tmp)
+    finally:
+        guard.close()
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def load(
+    path: Path,
+    frames: Mapping[str, pl.DataFrame],
+    run_rows: Mapping[str, pl.DataFrame],
+    *,
+    full_refresh: bool = False,
+    input_dir: Path | str | None = None,
+    now: datetime | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> dict[str, int]:
+    """Apply one run atomically (see the module docstring) and return row counts and file counts.
+
+    ``frames`` holds ``raw_documents`` (every file the run read, one row per
+    path), per-document tables (any frame with a ``document_id`` column, such as
+    ``stg_documents``, ``stg_sentences``, ``fct_metric``) and reference tables
+    (any other frame, such as ``dim_unit``, replaced whole). ``run_rows`` are
+    appended as they are (``etl_run``, ``dq_result``, ``quarantine``; the
+    quarantine rows get ``etl_run``'s ``run_id``).
+
+    ``input_dir`` is the folder the run read completely: paths loaded from
+    below it that the run did not read are marked removed. It defaults to
+    ``etl_run.input_dir``; with neither, nothing is marked removed. ``now``
+    stamps ``removed_at`` and ``superseded_at``; it defaults to when the run
+    read its files (``ingested_at``), so replaying a run gives the same rows.
+
+    Besides each table's row count, the result has ``files_added``,
+    ``files_changed``, ``files_unchanged``, ``files_restored`` and
+    ``files_removed``.
+    """
+    # Through a link, so the copy is made on the target's own file system and the swap replaces
+    # the file rather than the link.
+    path = Path(path).resolve()
+    raw = frames["raw_documents"]
+    quarantine = run_rows.get("quarantine")
+    stamp = now or _stamp(raw, quarantine)
+    scope = _scope(input_dir, run_rows.get("etl_run"))
+    with writer_lock(path, timeout):
+        _step("locked")
+        for stale in temp_files(path):
+            _remove(stale)
+        _step("cleaned")
+        _fold_wal(path)
+        tmp = path.parent / f".{path.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        try:
+            if path.exists():
+                _snapshot_copy(path, tmp, timeout)
+            _step("copied")
+            con = connect(tmp)
+            try:
+                apply_schema(con)
+                _step("schema")
+                with transaction(con):
+                    stats = _apply(con, frames, run_rows, full_refresh=full_refresh, scope=scope, now=stamp)
+                    _step("before_commit")
+                _step("committed")
+                con.execute("CHECKPOINT")
+                counts = _counts(con, frames)
+            finally:
+                con.close()
+            _step("closed")
+            if _wal(tmp).exists():  # close checkpoints; a log left here would be lost by the swap
+                raise RuntimeError(f"DuckDB left a write-ahead log {_wal(tmp)} after CHECKPOINT and close")
+            _fsync(tmp)
+            _step("synced")
+            os.replace(tmp, path)
+            _step("replaced")
+            _fsync(path.parent)
+        except BaseException:
+            _remove(tmp)
+            _remove(_wal(tmp))
+            raise
+        _step("done")
+    return {**counts, **stats}
+
+
+def _stamp(raw: pl.DataFrame, quarantine: pl.DataFrame | None) -> datetime:
+    """When the run read its input: the latest ``ingested_at`` or ``quarantined_at``."""
+    seen = [raw["ingested_at"].max()] if raw.height and "ingested_at" in raw.columns else []
+    if quarantine is not None and quarantine.height and "quarantined_at" in quarantine.columns:
+        seen.append(quarantine["quarantined_at"].max())
+    seen = [s for s in seen if isinstance(s, datetime)]
+    return max(seen) if seen else datetime.now(UTC).replace(tzinfo=None)
+
+
+def _scope(input_dir: Path | str | None, etl_run: pl.DataFrame | None) -> str | None:
+    """The path prefix under which absent files count as removed, or None."""
+    folder: str | None = None
+    if input_dir is not None:
+        folder = str(Path(input_dir).resolve())
+    elif etl_run is not None and etl_run.height and "input_dir" in etl_run.columns:
+        folder = etl_run["input_dir"][0]
+    if not folder:
+        return None
+    return folder.rstrip(os.sep) + os.sep
+
+
+def _per_document(frames: Mapping[str, pl.DataFrame]) -> list[str]:
+    return [t for t, f in frames.items() if t != "raw_documents" and "document_id" in f.columns]
+
+
+def _reference(frames: Mapping[str, pl.DataFrame]) -> list[str]:
+    return [t for t, f in frames.items() if t != "raw_documents" and "document_id" not in f.columns]
+
+
+def _raw_frame(raw: pl.DataFrame) -> pl.DataFrame:
+    """The run's raw rows, with a null ``script`` when the caller predates that column."""
+    return raw if "script" in raw.columns else raw.with_columns(pl.lit(None, dtype=pl.String).alias("script"))
+
+
+def _apply(
+    con: duckdb.DuckDBPyConnection,
+    frames: Mapping[str, pl.DataFrame],
+    run_rows: Mapping[str, pl.DataFrame],
+    *,
+    full_refresh: bool,
+    scope: str | None,
+    now: datetime,
+) -> dict[str, int]:
+    """All of one run's changes, inside the caller's transaction."""
+    con.register("new_raw", _raw_frame(frames["raw_documents"]).to_arrow())
+    quarantine = run_rows.get("quarantine")
+    q = quarantine.select("source_path", "reason") if quarantine is not None else None
+    con.register("new_quarantine", (q if q is not None else _EMPTY_Q).to_arrow())
+    stats = _refresh_raw(con, now) if full_refresh else _merge_raw(con, scope, now)
+    _step("raw_documents")
+    for table in _per_document(frames):
+        con.register("new_rows", frames[table].to_arrow())
+        if full_refresh:
+            con.execute(f"DELETE FROM {table}")
+            con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM new_rows")
+        else:
+            # Rewrite the documents whose paths changed, and those this table has no rows for yet
+            # (a table added later, or a document that yields none); drop rows nothing refers to.
             con.execute(
-                "DELETE FROM raw_documents WHERE document_id IN (SELECT document_id FROM new_raw)"
-                " OR source_path IN (SELECT source_path FROM new_raw)"
+                f"DELETE FROM {table} WHERE document_id NOT IN (SELECT document_id FROM raw_documents)"
+                " OR (document_id IN (SELECT document_id FROM _touched)"
+                "     AND document_id IN (SELECT document_id FROM new_raw))"
             )
-            con.execute("INSERT INTO raw_documents BY NAME SELECT * FROM new_raw")
-            for table in DOCUMENT_TABLES:
-                con.register("new_rows", frames[table].to_arrow())
-                con.execute(
-                    f"DELETE FROM {table} WHERE document_id IN (SELECT document_id FROM new_raw)"
-                    " OR document_id NOT IN (SELECT document_id FROM raw_documents)"
-                )
-                con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM new_rows")
-                con.unregister("new_rows")
-            con.register("new_units", frames["dim_unit"].to_arrow())
-            con.execute("DELETE FROM dim_unit")
-            con.execute("INSERT INTO dim_unit BY NAME SELECT * FROM new_units")
-            for table, rows in run_rows.items():
-                if rows.height:
-                    con.register("new_rows", rows.to_arrow())
-                    con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM new_rows")
-                    con.unregister("new_rows")
-        counts = {}
-        for table in (*DOCUMENT_TABLES, "raw_documents", "quarantine"):
-            row = con.execute(f"SELECT count(*) FROM {table}").fetchone()
-            counts[table] = int(row[0]) if row else 0
-        return counts
+            con.execute(
+                f"INSERT INTO {table} BY NAME SELECT * FROM new_rows"
+                " WHERE document_id IN (SELECT document_id FROM _touched)"
+                f"    OR document_id NOT IN (SELECT document_id FROM {table})"
+            )
+        con.unregister("new_rows")
+        _step(table)
+    for table in _reference(frames):
+        con.register("new_rows", frames[table].to_arrow())
+        con.execute(f"DELETE FROM {table}")
+        con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM new_rows")
+        con.unregister("new_rows")
+        _step(table)
+    _append_run_rows(con, run_rows)
+    _step("run_rows")
+    for name in ("new_raw", "new_quarantine"):
+        con.unregister(name)
+    return stats
+
+
+_EMPTY_Q = pl.DataFrame(schema={"source_path": pl.String, "reason": pl.String})
+_CHANGED = "changed: the file at this path now holds different text"
+
+
+def _version_columns(alias: str) -> str:
+    return ", ".join(f"{alias}.{c}" for c in VERSION_COLUMNS)
+
+
+def _merge_raw(con: duckdb.DuckDBPyConnection, scope: str | None, now: datetime) -> dict[str, int]:
+    """Incremental: add, keep, replace (archiving the old text) or mark removed, path by path."""
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE _cmp AS
+        SELECT n.source_path, n.document_id AS new_id, r.document_id AS old_id,
+               CASE WHEN r.source_path IS NULL THEN 'added'
+                    WHEN r.content_sha256 <> n.content_sha256 THEN 'changed'
+                    WHEN r.size_bytes <> n.size_bytes OR r.encoding <> n.encoding
+                         OR r.file_name <> n.file_name THEN 'reread'
+                    WHEN r.removed_at IS NOT NULL THEN 'restored'
+                    ELSE 'unchanged' END AS status
+        FROM new_raw n LEFT JOIN raw_documents r USING (source_path)
+        """
+    )
+    con.execute(
+        f"""
+        INSERT INTO document_version BY NAME
+        SELECT {_version_columns("r")}, $now AS superseded_at, c.new_id AS superseded_by, $why AS reason
+        FROM raw_documents r JOIN _cmp c USING (source_path) WHERE c.status = 'changed'
+        """,
+        {"now": now, "why": _CHANGED},
+    )
+    con.execute(
+        "DELETE FROM raw_documents WHERE source_path IN"
+        " (SELECT source_path FROM _cmp WHERE status IN ('changed', 'reread'))"
+    )
+    con.execute(
+        "INSERT INTO raw_documents BY NAME SELECT n.* FROM new_raw n JOIN _cmp c USING (source_path)"
+        " WHERE c.status IN ('added', 'changed', 'reread')"
+    )
+    con.execute(
+        "UPDATE raw_documents SET removed_at = NULL, removed_reason = NULL"
+        " WHERE source_path IN (SELECT source_path FROM _cmp WHERE status = 'restored')"
+    )
+    # A file below the folder this run read completely, which it did not read: removed, or now
+    # unreadable (then the quarantine row of this run says why).
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE _gone AS
+        SELECT r.source_path, r.document_id,
+               CASE WHEN q.reason IS NULL THEN 'no longer in the input folder'
+                    ELSE 'no longer readable: ' || q.reason END AS why
+        FROM raw_documents r
+        LEFT JOIN (SELECT source_path, min(reason) AS reason FROM new_quarantine GROUP BY 1) q
+            USING (source_path)
+        WHERE r.removed_at IS NULL AND $has_scope AND starts_with(r.source_path, $scope)
+          AND r.source_path NOT IN (SELECT source_path FROM new_raw)
+        """,
+        {"has_scope": scope is not None, "scope": scope or ""},
+    )
+    con.execute(
+        "UPDATE raw_documents SET removed_at = $now, removed_reason = g.why FROM _gone g"
+        " WHERE raw_documents.source_path = g.source_path",
+        {"now": now},
+    )
+    # Warehouses loaded before the script column existed: fill it for the files read again.
+    con.execute(
+        "UPDATE raw_documents SET script = n.script FROM new_raw n"
+        " WHERE raw_documents.source_path = n.source_path"
+        "   AND raw_documents.content_sha256 = n.content_sha256"
+        "   AND raw_documents.script IS NULL AND n.script IS NOT NULL"
+    )
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE _touched AS
+        SELECT new_id AS document_id FROM _cmp WHERE status IN ('added', 'changed', 'restored')
+        UNION SELECT old_id FROM _cmp WHERE status = 'changed'
+        UNION SELECT document_id FROM _gone
+        """
+    )
+    stats = dict(con.execute("SELECT status, count(*) FROM _cmp GROUP BY 1").fetchall())
+    removed = _one(con, "SELECT count(*) FROM _gone")
+    return {
+        "files_added": int(stats.get("added", 0)),
+        "files_changed": int(stats.get("changed", 0)) + int(stats.get("reread", 0)),
+        "files_unchanged": int(stats.get("unchanged", 0)),
+        "files_restored": int(stats.get("restored", 0)),
+        "files_removed": int(removed[0]),
+    }
+
+
+def _refresh_raw(con: duckdb.DuckDBPyConnection, now: datetime) -> dict[str, int]:
+    """Full refresh: raw_documents becomes the run's files; every other row goes to history."""
+    con.execute(
+        f"""
+        INSERT INTO document_version BY NAME
+        SELECT {_version_columns("r")}, $now AS superseded_at, n.document_id AS superseded_by,
+               CASE WHEN n.source_path IS NOT NULL THEN $changed
+                    WHEN r.removed_at IS NOT NULL
+                    THEN 'dropped by a full refresh: the file had been removed (' || r.removed_reason || ')'
+                    ELSE 'dropped by a full refresh: the file was not in the input of that run' END
+               AS reason
+        FROM raw_documents r LEFT JOIN new_raw n USING (source_path)
+        WHERE n.source_path IS NULL OR n.content_sha256 <> r.content_sha256
+        """,
+        {"now": now, "changed": _CHANGED},
+    )
+    added, changed, unchanged = _one(
+        con,
+        """
+        SELECT count(*) FILTER (WHERE r.source_path IS NULL),
+               count(*) FILTER (WHERE r.content_sha256 <> n.content_sha256),
+               count(*) FILTER (WHERE r.content_sha256 = n.content_sha256)
+        FROM new_raw n LEFT JOIN raw_documents r USING (source_path)
+        """,
+    )
+    dropped = _one(
+        con, "SELECT count(*) FROM raw_documents WHERE source_path NOT IN (SELECT source_path FROM new_raw)"
+    )
+    con.execute("DELETE FROM raw_documents")
+    con.execute("INSERT INTO raw_documents BY NAME SELECT * FROM new_raw")
+    return {
+        "files_added": int(added),
+        "files_changed": int(changed),
+        "files_unchanged": int(unchanged),
+        "files_restored": 0,
+        "files_removed": int(dropped[0]),
+    }
+
+
+def _append_run_rows(con: duckdb.DuckDBPyConnection, run_rows: Mapping[str, pl.DataFrame]) -> None:
+    """Append the run's log rows; quarantine rows are tagged with the run that made them."""
+    etl_run = run_rows.get("etl_run")
+    run_id = etl_run["run_id"][0] if etl_run is not None and etl_run.height else None
+    for table, rows in run_rows.items():
+        if not rows.height:
+            continue
+        if table == "quarantine" and run_id is not None and "run_id" not in rows.columns:
+            rows = rows.with_columns(pl.lit(run_id, dtype=pl.String).alias("run_id"))
+        con.register("new_rows", rows.to_arrow())
+        con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM new_rows")
+        con.unregister("new_rows")
+
+
+def _one(con: duckdb.DuckDBPyConnection, sql: str) -> tuple:
+    """The single row of a query, read to the end.
+
+    DuckDB 2 refuses new work on a connection whose last result was not read to
+    the end, which is how ``fetchone`` leaves it.
+    """
+    return con.execute(sql).fetchall()[0]
+
+
+def _counts(con: duckdb.DuckDBPyConnection, frames: Mapping[str, pl.DataFrame]) -> dict[str, int]:
+    tables = dict.fromkeys(
+        [*DOCUMENT_TABLES, *_per_document(frames), "raw_documents", "quarantine", "document_version"]
+    )
+    counts = {}
+    for table in tables:
+        counts[table] = int(_one(con, f"SELECT count(*) FROM {table}")[0])
+    return counts
+
+
+def checksums(path: Path, *, current_only: bool = False) -> dict[str, str]:
+    """``{table: "rows:md5"}`` over each table's rows in sorted order, to compare two states.
+
+    With ``current_only`` it compares what a full refresh must reproduce: the
+    run logs and the history are left out, ``raw_documents`` is limited to
+    current paths without the columns that say *when* (``ingested_at``,
+    ``removed_at``, ``removed_reason``), and per-document tables to current
+    documents (view ``current_documents``).
+    """
+    con = connect(path, read_only=True)
+    try:
+        tables = [
+            r[0]
+            for r in con.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main'"
+                " AND database_name = current_database() ORDER BY 1"
+            ).fetchall()
+        ]
+        out = {}
+        for table in tables:
+            if current_only and table in (*BOOKKEEPING_TABLES, *HISTORY_TABLES):
+                continue
+            cols = [r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()]
+            where = ""
+            if current_only and table == "raw_documents":
+                cols = [c for c in cols if c not in _WHEN_COLUMNS]
+                where = "WHERE removed_at IS NULL"
+            elif current_only and "document_id" in cols:
+                where = "WHERE document_id IN (SELECT document_id FROM current_documents)"
+            select = ", ".join(f'"{c}"' for c in cols)
+            n, digest = _one(
+                con,
+                "SELECT count(*), md5(coalesce(string_agg(r, chr(10) ORDER BY r), '')) FROM"
+                f" (SELECT CAST(t AS VARCHAR) AS r FROM (SELECT {select} FROM {table} {where}) t)",
+            )
+            out[table] = f"{n}:{digest}"
+        return out
     finally:
         con.close()
 
