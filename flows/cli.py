@@ -70,15 +70,21 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print("  ".join(f"{k} {summary[k]}" for k in counts))
         return 0
 
+    run_filter = f"run_id = '{summary['run_id']}'"
     for row in warehouse.query(
-        target,
-        "SELECT source_path, reason FROM quarantine WHERE quarantined_at >= "
-        "(SELECT max(started_at) FROM etl_run) ORDER BY source_path",
+        target, f"SELECT source_path, reason FROM quarantine WHERE {run_filter} ORDER BY source_path"
     ).iter_rows():
         print(f"quarantined: {row[0]}: {row[1]}")
+    if summary["removed"]:
+        for row in warehouse.query(
+            target,
+            "SELECT source_path, removed_reason FROM document_status WHERE status = 'removed' ORDER BY 1",
+        ).iter_rows():
+            print(f"removed: {row[0]}: {row[1]}")
     print(
         f"documents {summary['documents']} (new {summary['new']}, changed {summary['changed']}, "
-        f"unchanged {summary['unchanged']})  quarantined {summary['quarantined']}\n"
+        f"unchanged {summary['unchanged']}, removed {summary['removed']})  "
+        f"quarantined {summary['quarantined']}\n"
         f"sentences {summary['sentences']}  metric facts {summary['facts']}  "
         f"rectification items {summary['items']}  measures {summary['measures']}\n"
         f"extract tasks {summary['extract_tasks']} ({summary['extract_tasks_cached']} cached)  "

@@ -100,6 +100,7 @@ class RunSummary:
     changed: int = 0
     unchanged: int = 0
     quarantined: int = 0
+    removed: int = 0
     sentences: int = 0
     facts: int = 0
     items: int = 0
@@ -326,11 +327,16 @@ def validate(tables: dict[str, pl.DataFrame], run_id: str) -> pl.DataFrame:
     tags=[*TAGS, "io"],
 )
 def load(
-    warehouse_path: Path, tables: dict[str, pl.DataFrame], run_rows: dict[str, pl.DataFrame]
+    warehouse_path: Path,
+    tables: dict[str, pl.DataFrame],
+    run_rows: dict[str, pl.DataFrame],
+    full_refresh: bool = False,
 ) -> dict[str, int]:
-    """Write everything in one DuckDB transaction; a failure leaves the warehouse as it was."""
+    """Write everything atomically (see ``flows.warehouse``); a failure leaves the warehouse as it was."""
     try:
-        counts = warehouse.load(warehouse_path, tables, run_rows)
+        counts = warehouse.load(warehouse_path, tables, run_rows, full_refresh=full_refresh)
+    except warehouse.WarehouseBusyError as exc:
+        raise WarehouseWriteError(str(exc)) from exc
     except Exception as exc:
         raise WarehouseWriteError(explain_write_error(warehouse_path, exc)) from exc
     get_run_logger().info("loaded into %s: %s", warehouse_path, counts)
@@ -346,6 +352,7 @@ def publish(summary: RunSummary, dq: pl.DataFrame, quarantine: pl.DataFrame) -> 
         {"figure": "changed", "value": summary.changed},
         {"figure": "unchanged", "value": summary.unchanged},
         {"figure": "quarantined", "value": summary.quarantined},
+        {"figure": "removed (no longer in the folder)", "value": summary.removed},
         {"figure": "sentences", "value": summary.sentences},
         {"figure": "metric facts", "value": summary.facts},
         {"figure": "rectification items", "value": summary.items},
@@ -492,7 +499,10 @@ def etl(
                 }
             ]
         )
-        load(target, tables, {"etl_run": etl_run, "dq_result": dq, "quarantine": quarantine})
+        counts = load(
+            target, tables, {"etl_run": etl_run, "dq_result": dq, "quarantine": quarantine}, full_refresh
+        )
+        summary.removed = int(counts.get("files_removed", 0))
         summary.loaded = True
     else:
         logger.info("stage load left out: dry run, the warehouse was not touched")
