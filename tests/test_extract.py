@@ -205,3 +205,12 @@ def test_arbitrary_text_never_raises_and_offsets_slice_back(text: str) -> None:
     for m in extract(text):
         assert text[m["start_char"] : m["end_char"]] == m["text"]  # type: ignore[misc]
         assert m["unit"] is not None and m["number"] is not None
+
+
+def test_traditional_chinese_numerals_units_and_multipliers() -> None:
+    assert _values("建成3個中心，投資1.5億元，兩萬人參與，整改問題12項。") == [
+        ("3個", 3, "個"),
+        ("1.5億元", 150000000, "元"),
+        ("兩萬人", 20000, "人"),
+        ("12項", 12, "項"),
+    ]

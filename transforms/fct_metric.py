@@ -32,8 +32,8 @@ from transforms.spans import find_spans
 from transforms.temporal import sentence_time
 
 ARABIC = r"[0-9０-９]+(?:[,，][0-9０-９]{3})*(?:[.．][0-9０-９]+)?"
-CHINESE = r"[零〇一二两三四五六七八九十百千万亿]+"
-_MULT_CHARS = "万亿千百"
+CHINESE = r"[零〇一二两兩三四五六七八九十百千万亿萬億]+"
+_MULT_CHARS = "万亿千百萬億"
 # Characters that join a bare number to the next one in a range or a list.
 RANGE_JOINERS = ("-", "－", "—", "–", "~", "～", "〜", "至", "到")
 LIST_JOINERS = ("、",)

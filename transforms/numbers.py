@@ -15,6 +15,7 @@ _DIGITS = {
     "一": 1,
     "二": 2,
     "两": 2,
+    "兩": 2,
     "三": 3,
     "四": 4,
     "五": 5,
@@ -24,7 +25,7 @@ _DIGITS = {
     "九": 9,
 }
 _SMALL = {"十": 10, "百": 100, "千": 1000}
-_LARGE = {"万": 10_000, "亿": 100_000_000}
+_LARGE = {"万": 10_000, "亿": 100_000_000, "萬": 10_000, "億": 100_000_000}  # simplified and traditional
 
 _FULLWIDTH = {chr(0xFF10 + i): str(i) for i in range(10)} | {"．": ".", "・": "."}
 
@@ -58,7 +59,7 @@ def chinese_value(numeral: str) -> float | None:
             section += digit or 0
             if section == 0 and total == 0:
                 section = 1
-            if ch == "亿" or section == 0:
+            if ch in "亿億" or section == 0:
                 total = (total + section) * _LARGE[ch]
             else:
                 total += section * _LARGE[ch]
