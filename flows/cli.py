@@ -105,13 +105,20 @@ def _cmd_serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    from pydantic import ValidationError
+
     from flows.serve import DEFAULT_INBOX, serve_deployments
 
-    serve_deployments(
-        cron=args.cron,
-        inbox=Path(args.inbox) if args.inbox else DEFAULT_INBOX,
-        warehouse=Path(args.warehouse) if args.warehouse else None,
-    )
+    try:
+        serve_deployments(
+            cron=args.cron,
+            inbox=Path(args.inbox) if args.inbox else DEFAULT_INBOX,
+            warehouse=Path(args.warehouse) if args.warehouse else None,
+            timezone=args.timezone,
+        )
+    except ValidationError as exc:
+        print(f"invalid --cron or --timezone: {exc.errors()[0].get('msg', exc)}", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -211,6 +218,9 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("serve", help="serve the scheduled and on-demand deployments (needs a Prefect server)")
     p.add_argument(
         "--cron", default="0 6 * * *", help="schedule of the inbox deployment (default: daily 06:00)"
+    )
+    p.add_argument(
+        "--timezone", default="Asia/Shanghai", help="time zone of the schedule (default: Asia/Shanghai)"
     )
     p.add_argument("--inbox", help="folder the scheduled deployment reads (default: inbox/)")
     p.add_argument("--warehouse")

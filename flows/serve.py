@@ -17,27 +17,41 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from prefect.schedules import Cron
+from prefect.types.entrypoint import EntrypointType
+
 from flows.etl import etl
 from flows.settings import REPO_ROOT, default_warehouse
 
 INBOX_DEPLOYMENT = "inbox-scheduled"
 ON_DEMAND_DEPLOYMENT = "on-demand"
 DEFAULT_CRON = "0 6 * * *"
+DEFAULT_TIMEZONE = "Asia/Shanghai"  # reports are published on Beijing time
 DEFAULT_INBOX = REPO_ROOT / "inbox"
 
 
 def build_deployments(
-    cron: str = DEFAULT_CRON, inbox: Path = DEFAULT_INBOX, warehouse: Path | None = None
+    cron: str = DEFAULT_CRON,
+    inbox: Path = DEFAULT_INBOX,
+    warehouse: Path | None = None,
+    timezone: str = DEFAULT_TIMEZONE,
 ) -> list:
-    """The two deployments, ready for ``prefect.serve``."""
-    target = str(warehouse or default_warehouse())
+    """The two deployments, ready for ``prefect.serve``.
+
+    Paths are made absolute, so the UI shows where runs read and write whatever folder
+    ``serve`` was started from; the entrypoint is a module path for the same reason.
+    """
+    target = str(Path(warehouse or default_warehouse()).resolve())
+    inbox = inbox.resolve()
     inbox.mkdir(parents=True, exist_ok=True)
     scheduled = etl.to_deployment(
         name=INBOX_DEPLOYMENT,
-        cron=cron,
+        schedules=[Cron(cron, timezone=timezone)],
         parameters={"input_dir": str(inbox), "warehouse_path": target},
-        description=f"Reads every report dropped into {inbox} and loads it into {target}. Schedule: {cron}.",
+        description=f"Reads every report dropped into {inbox} and loads it into {target}. "
+        f"Schedule: {cron} ({timezone}).",
         tags=["taizhang", "scheduled"],
+        entrypoint_type=EntrypointType.MODULE_PATH,
     )
     on_demand = etl.to_deployment(
         name=ON_DEMAND_DEPLOYMENT,
@@ -47,14 +61,18 @@ def build_deployments(
             "the stages in the run form."
         ),
         tags=["taizhang", "on-demand"],
+        entrypoint_type=EntrypointType.MODULE_PATH,
     )
     return [scheduled, on_demand]
 
 
 def serve_deployments(
-    cron: str = DEFAULT_CRON, inbox: Path = DEFAULT_INBOX, warehouse: Path | None = None
+    cron: str = DEFAULT_CRON,
+    inbox: Path = DEFAULT_INBOX,
+    warehouse: Path | None = None,
+    timezone: str = DEFAULT_TIMEZONE,
 ) -> None:
     """Register both deployments and run their flow runs until interrupted."""
     from prefect import serve
 
-    serve(*build_deployments(cron, inbox, warehouse), print_starting_message=True)
+    serve(*build_deployments(cron, inbox, warehouse, timezone), print_starting_message=True)
