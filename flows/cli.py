@@ -94,6 +94,34 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_report(args: argparse.Namespace) -> int:
+    from flows.report import build_report
+    from flows.settings import default_warehouse
+
+    target = Path(args.warehouse) if args.warehouse else default_warehouse()
+    try:
+        index = build_report(target, Path(args.out) if args.out else None)
+    except Exception as exc:
+        print(f"report failed: {exc}", file=sys.stderr)
+        return 1
+    print(f"report written: {index}\nopen in a browser: {index.resolve().as_uri()}")
+    return 0
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from flows.export import export
+    from flows.settings import default_warehouse
+
+    target = Path(args.warehouse) if args.warehouse else default_warehouse()
+    try:
+        files = export(target, Path(args.dir), args.format)
+    except Exception as exc:
+        print(f"export failed: {exc}", file=sys.stderr)
+        return 1
+    print(f"{len(files)} {args.format} files under {args.dir}")
+    return 0
+
+
 def _cmd_serve(args: argparse.Namespace) -> int:
     from prefect.settings import PREFECT_API_URL
 
@@ -129,6 +157,19 @@ def _cmd_sql(args: argparse.Namespace) -> int:
     from flows.settings import default_warehouse
 
     target = Path(args.warehouse) if args.warehouse else default_warehouse()
+    from flows.sql_shell import interactive, print_frame, run_file
+
+    if args.query is None:
+        return interactive(target)
+    if args.query.endswith(".sql") and Path(args.query).is_file():
+        try:
+            frames = run_file(target, Path(args.query))
+        except Exception as exc:
+            print(f"query failed: {exc}", file=sys.stderr)
+            return 1
+        for f in frames:
+            print_frame(f, sys.stdout, max_rows=args.max_rows)
+        return 0
     try:
         frame = warehouse.query(target, args.query)
     except Exception as exc:
@@ -226,11 +267,22 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--warehouse")
     p.set_defaults(func=_cmd_serve)
 
-    p = sub.add_parser("sql", help="run a read-only SQL query on the warehouse")
-    p.add_argument("query")
+    p = sub.add_parser("sql", help="run a query or a .sql file read-only; no argument: interactive shell")
+    p.add_argument("query", nargs="?", help='"SELECT …" or FILE.sql; leave out for the shell')
     p.add_argument("--warehouse")
     p.add_argument("--max-rows", type=int, default=50)
     p.set_defaults(func=_cmd_sql)
+
+    p = sub.add_parser("report", help="write the static HTML report (default: warehouse/report/)")
+    p.add_argument("--warehouse")
+    p.add_argument("--out", help="folder (default: report/ beside the warehouse)")
+    p.set_defaults(func=_cmd_report)
+
+    p = sub.add_parser("export", help="write every table as Parquet or CSV, partitioned by document year")
+    p.add_argument("dir")
+    p.add_argument("--format", choices=["parquet", "csv"], required=True)
+    p.add_argument("--warehouse")
+    p.set_defaults(func=_cmd_export)
 
     p = sub.add_parser("extract", help="extract metric facts from files without touching the warehouse")
     p.add_argument("paths", nargs="+")

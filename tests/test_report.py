@@ -1,0 +1,342 @@
+"""The HTML report: complete, offline, every figure highlighted in place, and safe from hostile text."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+import subprocess
+from collections import Counter
+from html.parser import HTMLParser
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from flows import report
+from tests.test_views import seed_warehouse_path
+
+CHROMIUM = Path("/usr/bin/chromium")
+HOSTILE = (
+    '关于“<script>alert(1)</script>”问题的通报" onmouseover="alert(2)\n'
+    "发布日期：2022年8月4日\n"
+    "一、总体情况\n"
+    "截至2021年10月，协议投资额1975亿元<img src=x onerror=alert(3)>，"
+    '新增学位5490个" onmouseover="alert(4)"，制定整改措施328条\'><svg onload=alert(5)>。\n'
+    "<script>document.documentElement.appendChild(document.createElement('pwned-marker'))</script>\n"
+)
+
+
+class Page(HTMLParser):
+    """The parts of a page the tests look at: marks with their text, scripts, attributes, links."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.marks: list[dict[str, str]] = []
+        self.mark_texts: list[str] = []
+        self.scripts: list[str] = []
+        self.attributes: list[tuple[str, str, str]] = []
+        self.tags: Counter[str] = Counter()
+        self._in_mark = 0
+        self._in_script = False
+        self._text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags[tag] += 1
+        for k, v in attrs:
+            self.attributes.append((tag, k, v or ""))
+        a = {k: v or "" for k, v in attrs}
+        if tag == "mark" and "fig" in a.get("class", "").split():
+            self.marks.append(a)
+            self._in_mark += 1
+            self._text = []
+        if tag == "script":
+            self._in_script = True
+            self.scripts.append("")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "mark" and self._in_mark:
+            self._in_mark -= 1
+            self.mark_texts.append("".join(self._text))
+        if tag == "script":
+            self._in_script = False
+
+    def handle_data(self, data: str) -> None:
+        if self._in_mark:
+            self._text.append(data)
+        if self._in_script:
+            self.scripts[-1] += data
+
+
+def parse(path: Path) -> Page:
+    page = Page()
+    page.feed(path.read_text(encoding="utf-8"))
+    page.close()
+    return page
+
+
+def csp(page: Page) -> str:
+    """The page's Content-Security-Policy, as the browser reads it."""
+    metas = [v for tag, k, v in page.attributes if tag == "meta" and k == "content" and "default-src" in v]
+    assert len(metas) == 1
+    return metas[0]
+
+
+def rows(warehouse: Path, sql: str) -> list[tuple]:
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+@pytest.fixture(scope="module")
+def seed_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return seed_warehouse_path(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def seed_report(seed_warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return report.build_report(seed_warehouse, tmp_path_factory.mktemp("report"))
+
+
+@pytest.fixture(scope="module")
+def hostile_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from flows import warehouse
+    from flows.etl import build_tables
+    from flows.ingest import read_folder
+
+    folder = tmp_path_factory.mktemp("hostile_raw")
+    (folder / "hostile<b>.txt").write_text(HOSTILE, encoding="utf-8")
+    raw, quarantine = read_folder(folder)
+    assert raw.height == 1 and quarantine.height == 0
+    assert "<script>" in raw["text"][0]  # stored as text, not reduced as HTML
+    target = tmp_path_factory.mktemp("hostile_wh") / "taizhang.duckdb"
+    warehouse.load(target, build_tables(raw), {})
+    return target
+
+
+@pytest.fixture(scope="module")
+def hostile_report(hostile_warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return report.build_report(hostile_warehouse, tmp_path_factory.mktemp("hostile_report"))
+
+
+def test_the_report_has_an_index_and_a_page_per_seed_document(
+    seed_warehouse: Path, seed_report: Path
+) -> None:
+    assert seed_report.name == "index.html"
+    index = seed_report.read_text(encoding="utf-8")
+    docs = rows(seed_warehouse, "SELECT document_id, file_name, title FROM dim_document")
+    assert len(docs) == 5
+    for document_id, file_name, title in docs:
+        page = seed_report.parent / report.page_name(document_id)
+        assert page.exists(), file_name
+        assert f'href="{report.page_name(document_id)}"' in index
+        assert file_name in index
+        assert report.esc(title) in page.read_text(encoding="utf-8")
+    assert index.count("<svg") == 3  # facts by kind and unit, money by document, measures
+
+
+def test_the_report_is_offline_and_self_contained(seed_report: Path) -> None:
+    pages = sorted(seed_report.parent.glob("*.html"))
+    assert len(pages) == 6
+    for path in pages:
+        text = path.read_text(encoding="utf-8")
+        page = parse(path)
+        for tag, name, value in page.attributes:
+            if name in ("src", "href", "action", "srcset", "poster", "data"):
+                assert not re.match(r"\s*(https?:)?//", value, re.I), f"{path.name}: <{tag} {name}={value!r}>"
+                assert not value.strip().lower().startswith("javascript:"), path.name
+        assert page.tags["link"] == 0 and page.tags["iframe"] == 0 and page.tags["img"] == 0
+        assert "@import" not in text and not re.search(r"url\(\s*['\"]?(https?:)?//", text)
+        assert "default-src 'none'" in csp(page)  # the CSP forbids any network load
+
+
+def test_every_fact_is_highlighted_once_at_its_offsets(seed_warehouse: Path, seed_report: Path) -> None:
+    facts = rows(
+        seed_warehouse,
+        "SELECT document_id, start_char, end_char, text FROM fct_metric ORDER BY document_id, start_char",
+    )
+    by_doc: dict[str, list[tuple[int, int, str]]] = {}
+    for doc, s, e, t in facts:
+        by_doc.setdefault(doc, []).append((s, e, t))
+    for (document_id,) in rows(seed_warehouse, "SELECT document_id FROM dim_document"):
+        page = parse(seed_report.parent / report.page_name(document_id))
+        expected = by_doc.get(document_id, [])
+        assert len(page.marks) == len(expected), document_id
+        assert page.mark_texts == [t for _, _, t in expected]
+        assert [m["id"] for m in page.marks] == [f"f-{s}-{e}" for s, e, _ in expected]
+        for m in page.marks:
+            assert m["data-value"] and m["data-unit"] and m["title"]
+
+
+def test_a_figure_carries_value_unit_metric_as_of_and_section(
+    seed_warehouse: Path, seed_report: Path
+) -> None:
+    (doc, s, e) = rows(
+        seed_warehouse, "SELECT document_id, start_char, end_char FROM fct_metric WHERE text = '1975亿元'"
+    )[0]
+    page = parse(seed_report.parent / report.page_name(doc))
+    mark = next(m for m in page.marks if m["id"] == f"f-{s}-{e}")
+    assert mark["data-value"].startswith("197,500,000,000")
+    assert mark["data-unit"] == "元"
+    assert mark["data-metric"] == "协议投资额"
+    assert mark["data-asof"].startswith("2021-10-31")
+    assert "二/（一）/1" in mark["data-section"]
+    assert "协议投资额" in mark["title"] and "2021-10-31" in mark["title"]
+
+
+def test_the_ledger_lists_items_and_measures_with_status(seed_warehouse: Path, seed_report: Path) -> None:
+    doc, measures = rows(
+        seed_warehouse,
+        "SELECT document_id, count(*) FROM fct_measure GROUP BY 1 ORDER BY 2 DESC LIMIT 1",
+    )[0]
+    text = (seed_report.parent / report.page_name(doc)).read_text(encoding="utf-8")
+    ledger = text[text.index('id="ledger"') : text.index('id="figures"')]
+    assert ledger.count('class="status"') >= measures
+    assert "正在推进" in ledger and "已完成" in ledger
+    for (measure_id,) in rows(
+        seed_warehouse, f"SELECT measure_id FROM fct_measure WHERE document_id = '{doc}'"
+    ):
+        anchor = report._anchor_id("t-measure", measure_id)
+        assert f'href="#{anchor}"' in ledger and f'id="{anchor}"' in text
+
+
+def test_hostile_text_is_escaped_and_cannot_run(hostile_warehouse: Path, hostile_report: Path) -> None:
+    (document_id,) = rows(hostile_warehouse, "SELECT document_id FROM dim_document")[0]
+    (facts,) = rows(hostile_warehouse, "SELECT count(*) FROM fct_metric")[0]
+    assert facts >= 3
+    for path in (hostile_report, hostile_report.parent / report.page_name(document_id)):
+        text = path.read_text(encoding="utf-8")
+        page = parse(path)
+        # The only script is the report's own, and the CSP allows that one by its hash.
+        assert page.scripts == [report._SCRIPT]
+        digest = hashlib.sha256(report._SCRIPT.encode()).digest()
+        assert f"script-src 'sha256-{base64.b64encode(digest).decode()}'" in csp(page)
+        assert not [a for a in page.attributes if a[1].lower().startswith("on")], "an event handler got in"
+        assert page.tags["img"] == 0 and page.tags["svg"] <= 3 and "pwned-marker" not in page.tags
+        assert "<script>alert" not in text and "<img src=x" not in text
+    doc_page = (hostile_report.parent / report.page_name(document_id)).read_text(encoding="utf-8")
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in doc_page
+    assert "&quot; onmouseover=&quot;alert(2)" in doc_page
+    assert len(parse(hostile_report.parent / report.page_name(document_id)).marks) == facts
+
+
+def test_render_text_keeps_one_mark_per_figure_even_when_spans_overlap() -> None:
+    def fig(s: int, e: int, text: str) -> dict[str, object]:
+        return {
+            "start_char": s,
+            "end_char": e,
+            "text": text,
+            "number": 1.0,
+            "unit": "个",
+            "kind": "count",
+            "approx": None,
+            "change": None,
+            "metric": "<b>",
+            "borderline": False,
+            "unit_canonical": "个",
+            "value_canonical": 1.0,
+            "as_of": None,
+            "period": None,
+            "as_of_source": "none",
+            "section_path": None,
+            "section_heading": None,
+            "measure_headline": None,
+        }
+
+    text = "共<3个>与3个项目"
+    out = report.render_text(text, [fig(2, 4, "3个"), fig(3, 5, "个>"), fig(3, 4, "个"), fig(6, 8, "3个")])
+    page = Page()
+    page.feed(out)
+    assert len(page.marks) == 4
+    assert "<3" not in out and "共&lt;" in out and 'data-metric="&lt;b&gt;"' in out
+    assert re.sub(r"<[^>]+>", "", out).replace("&lt;", "<").replace("&gt;", ">") == text
+
+
+def test_the_report_reads_the_warehouse_read_only(seed_warehouse: Path, tmp_path: Path) -> None:
+    before = hashlib.sha256(seed_warehouse.read_bytes()).hexdigest()
+    reader = duckdb.connect(str(seed_warehouse), read_only=True)  # an analyst holds it open
+    try:
+        index = report.build_report(seed_warehouse, tmp_path / "r")
+    finally:
+        reader.close()
+    assert index.exists()
+    assert hashlib.sha256(seed_warehouse.read_bytes()).hexdigest() == before
+    (tmp_path / "r" / "doc-gone.html").write_text("stale", encoding="utf-8")
+    report.build_report(seed_warehouse, tmp_path / "r")
+    assert not (tmp_path / "r" / "doc-gone.html").exists()
+
+
+def test_the_default_folder_is_report_beside_the_warehouse() -> None:
+    assert report.default_report_dir(Path("warehouse/taizhang.duckdb")) == Path("warehouse/report")
+
+
+def _chromium(*args: str, profile: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(CHROMIUM), *report.CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    not CHROMIUM.exists(),
+    reason="headless Chromium is not installed at /usr/bin/chromium (apt-get install -y chromium; CI does)",
+)
+def test_chromium_renders_the_figures_and_runs_no_injected_script(
+    seed_warehouse: Path, seed_report: Path, hostile_warehouse: Path, hostile_report: Path, tmp_path: Path
+) -> None:
+    (doc, s, e, n) = rows(
+        seed_warehouse,
+        "SELECT document_id, start_char, end_char, (SELECT count(*) FROM fct_metric f"
+        " WHERE f.document_id = m.document_id) FROM fct_metric m WHERE text = '1975亿元'",
+    )[0]
+    page = seed_report.parent / report.page_name(doc)
+    # The DOM after the page's script ran: opening a figure by its #id fills the panel, which
+    # proves the script runs under the page's CSP and shows value, metric and as-of.
+    dom = _chromium("--dump-dom", page.as_uri() + f"#f-{s}-{e}", profile=tmp_path / "p1")
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    assert len(re.findall(r'<mark class="fig\b', dom.stdout)) == n
+    panel = dom.stdout[dom.stdout.index('<aside id="panel"') :]
+    panel = panel[: panel.index("</aside>")]
+    assert panel.startswith('<aside id="panel" class="open">')
+    for shown in ("197,500,000,000", "协议投资额", "2021-10-31", "元"):
+        assert shown in panel, shown
+
+    # A click (a real DOM event) opens the panel for the figure clicked.
+    shown = report.screenshot(
+        page,
+        tmp_path / "click.png",
+        script=f"document.getElementById('f-{s}-{e}').click();"
+        " document.getElementById('panel-body').textContent",
+    )
+    assert "协议投资额" in shown and "197,500,000,000" in shown
+    assert (tmp_path / "click.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    # The hostile document: shown as text, and none of its scripts or handlers ran.
+    (hostile_doc,) = rows(hostile_warehouse, "SELECT document_id FROM dim_document")[0]
+    hostile_page = hostile_report.parent / report.page_name(hostile_doc)
+    dom = _chromium("--dump-dom", hostile_page.as_uri(), profile=tmp_path / "p2")
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    assert "<pwned-marker" not in dom.stdout
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in dom.stdout
+    assert not re.search(r"<[a-z]+[^>]*\son[a-z]+=", dom.stdout)
+    alerts = report.screenshot(
+        hostile_page,
+        tmp_path / "hostile.png",
+        script="[document.querySelectorAll('pwned-marker, img, [onmouseover], [onerror], [onload]').length,"
+        " document.querySelectorAll('mark.fig').length]",
+    )
+    assert alerts[0] == 0 and alerts[1] >= 3
+
+    # The plain --screenshot of the overview (its top needs no scrolling).
+    shot = tmp_path / "index.png"
+    result = _chromium(
+        "--window-size=1400,1000", f"--screenshot={shot}", seed_report.as_uri(), profile=tmp_path / "p3"
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000

@@ -1,0 +1,139 @@
+"""The read-only SQL shell: files of statements, and the REPL driven through pipes and streams."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+
+from flows.sql_shell import PROMPT, interactive, is_complete, run_file
+from tests.conftest import REPO_ROOT
+from tests.test_views import seed_warehouse_path
+
+EXAMPLES = sorted((REPO_ROOT / "sql" / "examples").glob("*.sql"))
+
+
+@pytest.fixture(scope="module")
+def seed_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return seed_warehouse_path(tmp_path_factory)
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_run_file_runs_every_example(seed_warehouse: Path) -> None:
+    for path in EXAMPLES:
+        frames = run_file(seed_warehouse, path)
+        assert len(frames) == 1 and frames[0].height > 0, path.name
+
+
+def test_run_file_returns_one_frame_per_statement(seed_warehouse: Path, tmp_path: Path) -> None:
+    sql = tmp_path / "q.sql"
+    sql.write_text(
+        "-- a comment; with a semicolon\n"
+        "SET threads = 2;\n"
+        "select count(*) as n from fct_metric;\n"
+        "select ';' as s, 'it''s' as t; /* ; */\n"
+        "create temp table scratch as select doc from fct_metric;  -- temporary tables are allowed\n"
+        "select count(*) as n from scratch",
+        encoding="utf-8",
+    )
+    frames = run_file(seed_warehouse, sql)
+    assert len(frames) == 5
+    assert frames[1]["n"][0] > 500
+    assert frames[2].row(0) == (";", "it's")
+    assert frames[4]["n"][0] == frames[1]["n"][0]
+    assert all(isinstance(f, pl.DataFrame) for f in frames)
+
+
+def test_run_file_cannot_write_the_warehouse(seed_warehouse: Path, tmp_path: Path) -> None:
+    before = _digest(seed_warehouse)
+    sql = tmp_path / "w.sql"
+    sql.write_text("select 1;\ndelete from fct_metric;\n", encoding="utf-8")
+    with pytest.raises(duckdb.Error, match=r"statement 2 .*read-only"):
+        run_file(seed_warehouse, sql)
+    assert _digest(seed_warehouse) == before
+
+
+def test_is_complete_waits_for_a_semicolon_outside_quotes_and_comments() -> None:
+    assert is_complete("select 1;")
+    assert is_complete("select 1;  \n")
+    assert is_complete("select 1; -- done\n")
+    assert is_complete("select\n  1\n;")
+    assert not is_complete("select 1")
+    assert not is_complete("select ';")
+    assert not is_complete("select 1 -- ;")
+    assert not is_complete("select 1 /* ; */")
+    assert not is_complete('select "a;')
+    assert is_complete("select 'it''s';")
+
+
+def test_the_shell_runs_multi_line_statements_and_dot_commands(seed_warehouse: Path) -> None:
+    before = _digest(seed_warehouse)
+    stdin = io.StringIO(
+        ".tables\n"
+        ".schema fct_metric\n"
+        "select doc, count(*) as figures\n"
+        "from fct_metric\n"
+        "group by doc order by doc;\n"
+        "\n"
+        "select * from no_such_table;\n"
+        "delete from fct_metric;\n"
+        "select 'still here' as after_errors; select 42 as answer;\n"
+        ".schema nope\n"
+        ".frobnicate\n"
+        ".quit\n"
+        "select 'not run' as x;\n"
+    )
+    out = io.StringIO()
+    code = interactive(seed_warehouse, stdin=stdin, stdout=out)
+    text = out.getvalue()
+    assert code == 1  # two statements failed
+    assert PROMPT not in text  # not a terminal: no prompts
+    assert "fct_metric" in text and "v_metric" in text and "指标事实" in text  # .tables with comments
+    assert "value_canonical" in text and "规范单位下的数值" in text  # .schema with column meanings
+    assert "003_59a226dc23570f64.txt" in text and "342" in text
+    assert "Catalog Error" in text and "read-only" in text
+    assert "still here" in text and "42" in text
+    assert "no table or view named 'nope'" in text and "unknown command .frobnicate" in text
+    assert "not run" not in text
+    assert _digest(seed_warehouse) == before
+
+
+def test_the_shell_prompts_on_a_terminal_and_continues_lines(seed_warehouse: Path) -> None:
+    out = io.StringIO()
+    code = interactive(seed_warehouse, stdin=io.StringIO("select\n1 as one;\n"), stdout=out, prompt=True)
+    text = out.getvalue()
+    assert code == 0
+    assert text.count(PROMPT) == 2  # before each statement, and again before end of input
+    assert "...> " in text and "one" in text
+
+
+def test_an_unfinished_statement_at_end_of_input_is_an_error(seed_warehouse: Path) -> None:
+    out = io.StringIO()
+    assert interactive(seed_warehouse, stdin=io.StringIO("select 1\n"), stdout=out) == 1
+    assert "missing ;" in out.getvalue()
+
+
+def test_the_shell_reads_piped_input_in_a_real_process(seed_warehouse: Path) -> None:
+    """stdin is a pipe, not a TTY: what `echo … | taizhang sql` does."""
+    result = subprocess.run(
+        [sys.executable, "-m", "flows.sql_shell", "--warehouse", str(seed_warehouse)],
+        input="select count(*) as documents from v_document;\n.tables\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO_ROOT,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "documents" in result.stdout and "│ 5" in result.stdout.replace("┆", "│")
+    assert "v_measure" in result.stdout
+    assert PROMPT not in result.stdout
