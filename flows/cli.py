@@ -180,6 +180,40 @@ def _cmd_sql(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_validate(args: argparse.Namespace) -> int:
+    """Re-validate a built warehouse with every suite; exit 1 when a critical check fails."""
+    from datetime import UTC, datetime
+
+    import polars as pl
+
+    from flows import dq
+    from flows.settings import default_warehouse
+
+    target = Path(args.warehouse) if args.warehouse else default_warehouse()
+    started = datetime.now(UTC)
+    try:
+        results = dq.validate_warehouse(target)
+    except Exception as exc:  # no file, or a writer holds it
+        print(f"cannot validate {target}: {exc}", file=sys.stderr)
+        return 2
+    run = dq.dq_run_row(results, results["run_id"][0], started).row(0, named=True)
+    index = dq.build_data_docs(results, target.parent / "dq", started_at=started)
+    failed = results.filter(~pl.col("success")).sort(pl.col("severity") != "critical")
+    if failed.height:
+        with pl.Config(tbl_rows=50, tbl_cols=-1, fmt_str_lengths=80, tbl_width_chars=200):
+            print(failed.select("table_name", "expectation", "severity", "unexpected_count", "sample"))
+    print(
+        f"{run['tables']} tables, {run['checks']} checks: {run['passed']} passed, "
+        f"{run['failed_critical']} critical and {run['failed_warning']} warning failed"
+    )
+    print(f"data docs: {index}")
+    message = dq.critical_failures_message(results)
+    if message:
+        print(message, file=sys.stderr)
+        return 1
+    return 0
+
+
 def extract_rows(paths: list[Path]) -> list[dict[str, object]]:
     """Mentions of the files/folders, one dict per mention with the guide's fields first."""
     from flows.etl import build_tables
@@ -272,6 +306,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--warehouse")
     p.add_argument("--max-rows", type=int, default=50)
     p.set_defaults(func=_cmd_sql)
+
+    p = sub.add_parser("validate", help="re-run every data-quality check on a built warehouse")
+    p.add_argument("--warehouse")
+    p.set_defaults(func=_cmd_validate)
 
     p = sub.add_parser("report", help="write the static HTML report (default: warehouse/report/)")
     p.add_argument("--warehouse")

@@ -24,6 +24,7 @@ input-hashing cache policy (Prefect would otherwise hash whole frames).
 from __future__ import annotations
 
 import hashlib
+import time
 import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -37,6 +38,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.context import TaskRunContext
 from prefect.tasks import exponential_backoff
 
+from flows import dq as dq_checks
 from flows import warehouse
 from flows.ingest import read_folder
 from flows.ledger_reference import load_ledger_reference
@@ -87,7 +89,11 @@ CODE_VERSION = _code_version()
 
 
 class DataQualityError(RuntimeError):
-    """A critical expectation failed; the load was not attempted."""
+    """A critical expectation failed; the load was not attempted. ``results`` are the dq_result rows."""
+
+    def __init__(self, message: str, results: pl.DataFrame) -> None:
+        super().__init__(message)
+        self.results = results
 
 
 @dataclass
@@ -111,6 +117,7 @@ class RunSummary:
     checks_failed: int = 0
     loaded: bool = False
     stages: list[str] = field(default_factory=list)
+    stage_seconds: dict[str, float] = field(default_factory=dict)  # wall time per stage, for benchmarks
 
 
 def build_tables(raw: pl.DataFrame) -> dict[str, pl.DataFrame]:
@@ -254,49 +261,20 @@ def with_source_slice(facts: pl.DataFrame, raw: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-DQ_SCHEMA = {
-    "run_id": pl.String,
-    "table_name": pl.String,
-    "expectation": pl.String,
-    "severity": pl.String,
-    "success": pl.Boolean,
-    "observed_value": pl.String,
-    "unexpected_count": pl.Int64,
-    "sample": pl.String,
-}
+DQ_SCHEMA = dq_checks.DQ_RESULT_SCHEMA
 
 
 @task(name="validate", timeout_seconds=900, cache_policy=NO_CACHE, tags=[*TAGS, "quality"])
-def validate(tables: dict[str, pl.DataFrame], run_id: str) -> pl.DataFrame:
-    """Run the Great Expectations suites; raise on a critical failure, return every result."""
-    from flows.quality import validate_table
-
+def validate(
+    tables: dict[str, pl.DataFrame],
+    run_id: str,
+    docs_dir: Path | None = None,
+    started_at: datetime | None = None,
+) -> pl.DataFrame:
+    """Run every table's GX suite and write the data docs; raise on a critical failure."""
     logger = get_run_logger()
-    units = tables["dim_unit"]
-    params = {
-        "allowed_units": sorted(set(units["unit"].to_list())),
-        "allowed_kinds": sorted({*units["kind"].to_list(), "other"}),
-    }
-    results = validate_table(
-        "fct_metric", with_source_slice(tables["fct_metric"], tables["raw_documents"]), params
-    )
-    rows = pl.DataFrame(
-        [
-            {
-                "run_id": run_id,
-                "table_name": r.table,
-                "expectation": r.expectation,
-                "severity": r.severity,
-                "success": r.success,
-                "observed_value": r.observed_value,
-                "unexpected_count": r.unexpected_count,
-                "sample": r.sample,
-            }
-            for r in results
-        ],
-        schema=DQ_SCHEMA,
-    )
-    failed = rows.filter(~pl.col("success"))
+    results = dq_checks.validate_all(tables, run_id)
+    failed = results.filter(~pl.col("success"))
     for r in failed.iter_rows(named=True):
         logger.warning(
             "%s check failed on %s: %s (%s bad rows, e.g. %s)",
@@ -306,16 +284,16 @@ def validate(tables: dict[str, pl.DataFrame], run_id: str) -> pl.DataFrame:
             r["unexpected_count"],
             r["sample"],
         )
-    critical = failed.filter(pl.col("severity") == "critical")
-    if critical.height:
-        first = critical.row(0, named=True)
-        raise DataQualityError(
-            f"{critical.height} critical data-quality check(s) failed, nothing was loaded. "
-            f"First: table {first['table_name']}, check {first['expectation']}, "
-            f"{first['unexpected_count']} bad rows, e.g. {first['sample']}"
-        )
-    logger.info("data quality: %d checks passed, %d warnings", rows.height - failed.height, failed.height)
-    return rows
+    if docs_dir is not None:
+        try:
+            logger.info("data docs: %s", dq_checks.build_data_docs(results, docs_dir, started_at=started_at))
+        except OSError as exc:  # the docs must never be why a run fails
+            logger.warning("data docs not written to %s: %s", docs_dir, exc)
+    message = dq_checks.critical_failures_message(results)
+    if message:
+        raise DataQualityError(f"{message}\nNothing was loaded; the warehouse is unchanged.", results)
+    logger.info("data quality: %d checks passed, %d warnings", results.height - failed.height, failed.height)
+    return results
 
 
 @task(
@@ -343,7 +321,7 @@ def load(
     return counts
 
 
-@task(name="publish", timeout_seconds=60, cache_policy=NO_CACHE, tags=TAGS)
+@task(name="publish", timeout_seconds=300, retries=1, cache_policy=NO_CACHE, tags=TAGS)
 def publish(summary: RunSummary, dq: pl.DataFrame, quarantine: pl.DataFrame) -> None:
     """Leave a summary table and a markdown report of problems on the flow run."""
     rows = [
@@ -384,7 +362,13 @@ def publish(summary: RunSummary, dq: pl.DataFrame, quarantine: pl.DataFrame) -> 
             "|---|---|---|---|---|",
         ]
         lines += [
-            "| {table_name} | {expectation} | {severity} | {unexpected_count} | {sample} |".format(**r)
+            "| {} | {} | {} | {} | {} |".format(
+                r["table_name"],
+                r["expectation"].replace("|", "\\|"),
+                r["severity"],
+                r["unexpected_count"],
+                str(r["sample"] or "")[:300].replace("|", "\\|").replace("\n", " "),
+            )
             for r in problems.head(20).iter_rows(named=True)
         ]
     if not quarantine.height and not problems.height:
@@ -428,8 +412,18 @@ def etl(
     )
     summary.stages = chosen
 
+    clock = time.perf_counter()
+
+    def lap(stage: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        summary.stage_seconds[stage] = round(summary.stage_seconds.get(stage, 0.0) + now - clock, 3)
+        clock = now
+
     raw, quarantine = ingest(Path(input_dir))
+    lap("ingest")
     status = compare(raw, target)
+    lap("compare")
     summary.documents = raw["document_id"].n_unique()
     summary.quarantined = quarantine.height
     by_status = dict(status.unique("document_id").group_by("status").len().iter_rows())
@@ -460,6 +454,7 @@ def etl(
     )
     tables["raw_documents"] = raw
     tables["dim_unit"] = dim_unit(load_reference().units)
+    lap("extract")
     summary.sentences = tables["stg_sentences"].height
     summary.facts = tables["fct_metric"].height
     summary.items = tables["fct_rectification_item"].height
@@ -474,12 +469,16 @@ def etl(
 
     if "validate" in chosen:
         try:
-            dq = validate(tables, run_id)
-        except DataQualityError:
-            publish(summary, pl.DataFrame(schema=DQ_SCHEMA), quarantine)
+            dq = validate(tables, run_id, docs_dir=target.parent / "dq", started_at=started)
+        except DataQualityError as exc:
+            # The report of what failed must not hide the failure itself.
+            state = publish(summary, exc.results, quarantine, return_state=True)
+            if not state.is_completed():
+                logger.warning("could not publish the problems artifact: %s", state.message)
             raise
     else:
         logger.warning("stage validate left out: loading without data-quality checks")
+    lap("validate")
     summary.checks_passed = int(dq["success"].sum()) if dq.height else 0
     summary.checks_failed = dq.height - summary.checks_passed
 
@@ -500,10 +499,19 @@ def etl(
             ]
         )
         counts = load(
-            target, tables, {"etl_run": etl_run, "dq_result": dq, "quarantine": quarantine}, full_refresh
+            target,
+            tables,
+            {
+                "etl_run": etl_run,
+                "dq_result": dq,
+                **({"dq_run": dq_checks.dq_run_row(dq, run_id, started)} if "validate" in chosen else {}),
+                "quarantine": quarantine,
+            },
+            full_refresh,
         )
         summary.removed = int(counts.get("files_removed", 0))
         summary.loaded = True
+        lap("load")
     else:
         logger.info("stage load left out: dry run, the warehouse was not touched")
     publish(summary, dq, quarantine)

@@ -20,26 +20,37 @@ GX 1.x facts this module works around (measured on 1.24.1):
   missing column shows up as a failed result with ``exception_info``, not as an error.
 * A tqdm progress bar prints on every validation unless ``progress_bars`` is off in the
   context config.
+* String row conditions (``condition_parser: "pandas"``) still work but warn on every
+  validation that they are deprecated; suites use GX's structured conditions instead
+  (``{"type": "comparison", "column": {"name": "kind"}, "operator": "==", "parameter": "count"}``).
+* A ``datetime.date`` parameter cannot be compared with the ``datetime64`` column a Polars
+  ``Date`` becomes in pandas (``Cannot compare Timestamp with datetime.date``), so date
+  parameters are passed on as midnight datetimes.
+
+A suite may name its table's key in ``meta.row_key`` (a list of columns). GX then reports
+the key of each unexpected row, and ``CheckResult.sample`` holds those rows (key plus the
+checked values) instead of bare values, so a reader can find the bad rows.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 import threading
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
-
     import polars as pl
     from great_expectations.core import ExpectationSuite
     from great_expectations.core.batch_definition import BatchDefinition
     from great_expectations.core.expectation_validation_result import (
+        ExpectationSuiteValidationResult,
         ExpectationValidationResult,
     )
     from great_expectations.data_context import EphemeralDataContext
@@ -65,13 +76,16 @@ class CheckResult:
     """The outcome of one expectation on one table, flat enough to store as a row.
 
     ``expectation`` is a readable label such as
-    ``expect_column_values_to_not_be_null(metric_id)``. ``column`` is the expectation's
-    column, the columns joined by ``", "`` for a column-pair or multicolumn expectation, or
-    None for a table-level one. ``observed_value`` and ``sample`` are JSON text: GX's
-    observed value for aggregate expectations, and up to five unexpected values (pairs for a
-    column-pair expectation) for row-level ones; None when GX gives none. When GX could not
-    evaluate the expectation at all (e.g. a missing column), ``success`` is False and
-    ``observed_value`` holds ``"error: <message>"``.
+    ``expect_column_values_to_not_be_null(metric_id)``, followed by ``where <condition>``
+    when the expectation has a row condition; it is unique within a suite. ``column`` is the
+    expectation's column, the columns joined by ``", "`` for a column-pair or multicolumn
+    expectation, or None for a table-level one. ``observed_value`` and ``sample`` are JSON
+    text: GX's observed value for aggregate expectations, and up to five unexpected values
+    (pairs for a column-pair expectation) for row-level ones, or, when the suite names a
+    ``meta.row_key``, up to five unexpected rows as objects (key columns first, then the
+    checked columns); None when GX gives none. When GX could not evaluate the expectation at
+    all (e.g. a missing column), ``success`` is False and ``observed_value`` holds
+    ``"error: <message>"``.
     """
 
     table: str
@@ -92,6 +106,8 @@ class _LoadedSuite:
     file_key: tuple[int, int]
     suite: ExpectationSuite
     severity_by_id: dict[str, str]
+    label_by_id: dict[str, str]
+    row_key: tuple[str, ...]
 
 
 _suites: dict[Path, _LoadedSuite] = {}
@@ -117,21 +133,50 @@ def validate_table(
     Nothing is raised for failed expectations: the caller decides what a failed critical
     check means.
     """
+    checks, _ = validate_table_with_result(table, df, parameters, suite_dir)
+    return checks
+
+
+def validate_table_with_result(
+    table: str,
+    df: pl.DataFrame,
+    parameters: Mapping[str, object] | None = None,
+    suite_dir: Path = SUITE_DIR,
+) -> tuple[list[CheckResult], ExpectationSuiteValidationResult]:
+    """Like ``validate_table``, and also return GX's own result object.
+
+    The GX object is what GX Data Docs render; callers that only store rows should use
+    ``validate_table``.
+    """
     path = Path(suite_dir) / f"{table}.json"
     frame = df.to_pandas()
     params = {key: _plain_parameter(value) for key, value in (parameters or {}).items()}
     with _lock:
         loaded = _load_suite(path, table)
+        result_format: dict[str, Any] = dict(_RESULT_FORMAT)
+        if loaded.row_key:
+            missing = [column for column in loaded.row_key if column not in df.columns]
+            if missing:
+                raise ValueError(f"{path}: row_key columns {missing} are not in the frame")
+            result_format["unexpected_index_column_names"] = list(loaded.row_key)
         batch = _batch_definition(table).get_batch(batch_parameters={"dataframe": frame})
-        outcome = batch.validate(loaded.suite, expectation_parameters=params, result_format=_RESULT_FORMAT)
+        outcome = batch.validate(loaded.suite, expectation_parameters=params, result_format=result_format)
     by_id = {result.expectation_config.id: result for result in outcome.results}
     checks = []
     for expectation in loaded.suite.expectations:
         result = by_id.get(expectation.id)
         if result is None:
             raise RuntimeError(f"GX returned no result for {expectation.expectation_type}")
-        checks.append(_check_result(table, loaded.severity_by_id[expectation.id], result))
-    return checks
+        checks.append(
+            _check_result(
+                table,
+                loaded.severity_by_id[expectation.id],
+                loaded.label_by_id[expectation.id],
+                loaded.row_key,
+                result,
+            )
+        )
+    return checks, outcome
 
 
 @cache
@@ -180,6 +225,12 @@ def _load_suite(path: Path, table: str) -> _LoadedSuite:
         raise ValueError(f"{path}: suite name {raw.get('name')!r} should be {table!r}")
     raw_expectations = raw.get("expectations", [])
     severities = [_severity(path, item) for item in raw_expectations]
+    labels = [_label(item) for item in raw_expectations]
+    repeated = sorted({label for label in labels if labels.count(label) > 1})
+    if repeated:
+        # dq_result rows are told apart by this label; two equal ones would be ambiguous.
+        raise ValueError(f"{path}: expectations with the same label: {repeated}")
+    row_key = tuple((raw.get("meta") or {}).get("row_key") or ())
 
     store = _context().expectations_store
     suite = store.deserialize_suite_dict(store.deserialize(text))
@@ -190,12 +241,20 @@ def _load_suite(path: Path, table: str) -> _LoadedSuite:
         raise ValueError(f"{path}: GX could not build these expectation types: {dropped}")
 
     severity_by_id = {}
-    for expectation, severity in zip(suite.expectations, severities, strict=True):
+    label_by_id = {}
+    for expectation, severity, label in zip(suite.expectations, severities, labels, strict=True):
         expectation.id = str(uuid.uuid4())
         # Keep GX's own severity field in step with meta, so anything GX renders agrees.
         expectation.severity = severity
         severity_by_id[expectation.id] = severity
-    loaded = _LoadedSuite(file_key=file_key, suite=suite, severity_by_id=severity_by_id)
+        label_by_id[expectation.id] = label
+    loaded = _LoadedSuite(
+        file_key=file_key,
+        suite=suite,
+        severity_by_id=severity_by_id,
+        label_by_id=label_by_id,
+        row_key=row_key,
+    )
     _suites[path] = loaded
     return loaded
 
@@ -215,16 +274,59 @@ def _severity(path: Path, item: dict[str, Any]) -> str:
     return severity
 
 
-def _check_result(table: str, severity: str, result: ExpectationValidationResult) -> CheckResult:
+def _columns(kwargs: Mapping[str, Any]) -> list[str]:
+    """The columns an expectation looks at, in the order its kwargs name them."""
+    if "column" in kwargs:
+        return [kwargs["column"]]
+    if "column_A" in kwargs:
+        return [kwargs["column_A"], kwargs["column_B"]]
+    return list(kwargs.get("column_list") or [])
+
+
+def _label(item: Mapping[str, Any]) -> str:
+    """A readable, unique-per-suite name: type, columns and, if any, the row condition.
+
+    Two range checks on ``number`` for different kinds differ only by their condition, so
+    the condition is part of the name.
+    """
+    kwargs = item.get("kwargs") or {}
+    label = f"{item.get('type')}({', '.join(_columns(kwargs))})"
+    condition = kwargs.get("row_condition")
+    if condition:
+        label += f" where {_condition_text(condition)}"
+    return label
+
+
+def _condition_text(condition: object) -> str:
+    """Render a GX row condition (structured dict or legacy string) as short text."""
+    if not isinstance(condition, Mapping):
+        return str(condition)
+    kind = condition.get("type")
+    if kind == "comparison":
+        parameter = json.dumps(condition.get("parameter"), ensure_ascii=False)
+        return f"{condition['column']['name']} {condition['operator']} {parameter}"
+    if kind == "nullity":
+        return f"{condition['column']['name']} IS {'' if condition.get('is_null') else 'NOT '}NULL"
+    if kind in ("and", "or"):
+        parts = [_condition_text(part) for part in condition.get("conditions") or []]
+        if kind == "or":
+            return "(" + " OR ".join(parts) + ")"
+        return " AND ".join(parts)
+    if kind == "pass_through":
+        return str(condition.get("pass_through_filter"))
+    return json.dumps(condition, ensure_ascii=False)
+
+
+def _check_result(
+    table: str,
+    severity: str,
+    label: str,
+    row_key: tuple[str, ...],
+    result: ExpectationValidationResult,
+) -> CheckResult:
     """Flatten one GX result into a CheckResult."""
     config = result.expectation_config
-    kwargs = config.kwargs
-    if "column" in kwargs:
-        columns = [kwargs["column"]]
-    elif "column_A" in kwargs:
-        columns = [kwargs["column_A"], kwargs["column_B"]]
-    else:
-        columns = list(kwargs.get("column_list") or [])
+    columns = _columns(config.kwargs)
     details = result.result or {}
     error = _error_message(result.exception_info)
     if error is not None:
@@ -234,10 +336,17 @@ def _check_result(table: str, severity: str, result: ExpectationValidationResult
     else:
         observed = None
     unexpected = details.get("unexpected_count")
-    sample = details.get("partial_unexpected_list")
+    sample: object = details.get("partial_unexpected_list")
+    rows = details.get("partial_unexpected_index_list")
+    if row_key and rows and all(isinstance(row, Mapping) for row in rows):
+        # Key columns first, then the checked values: {"metric_id": …, "text": …, "source_slice": …}.
+        sample = [
+            {**{k: row.get(k) for k in row_key}, **{k: v for k, v in row.items() if k not in row_key}}
+            for row in rows
+        ]
     return CheckResult(
         table=table,
-        expectation=f"{config.type}({', '.join(columns)})",
+        expectation=label,
         expectation_type=config.type,
         column=", ".join(columns) or None,
         severity=severity,
@@ -263,11 +372,17 @@ def _error_message(exception_info: dict[str, Any] | None) -> str | None:
 
 
 def _plain_parameter(value: object) -> object:
-    """Turn sets and tuples into lists, since GX parameters must be JSON-like."""
+    """Turn sets and tuples into lists (GX parameters must be JSON-like) and dates into datetimes.
+
+    pandas holds a Polars ``Date`` column as ``datetime64``, which cannot be compared with a
+    ``datetime.date``; a midnight ``datetime`` compares fine.
+    """
     if isinstance(value, (set, frozenset)):
         return sorted(value, key=str)
     if isinstance(value, tuple):
         return list(value)
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return dt.datetime.combine(value, dt.time())
     return value
 
 

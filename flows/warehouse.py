@@ -68,7 +68,7 @@ STORAGE_COMPATIBILITY = "v1.5.0"
 # treats every frame with a document_id column as per-document, whatever its name.
 DOCUMENT_TABLES = ("stg_documents", "stg_sentences", "fct_metric")
 # Logs that grow by one run's rows on every load; they are not part of a state comparison.
-BOOKKEEPING_TABLES = ("etl_run", "dq_result", "quarantine")
+BOOKKEEPING_TABLES = ("etl_run", "dq_result", "dq_run", "quarantine")
 HISTORY_TABLES = ("document_version",)
 # Columns of raw_documents that a version keeps in document_version.
 VERSION_COLUMNS = (

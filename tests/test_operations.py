@@ -119,7 +119,7 @@ def test_a_warehouse_locked_by_another_process_gives_a_message_naming_the_lock(t
         [
             sys.executable,
             "-c",
-            f"import duckdb,sys,time; c=duckdb.connect({str(target)!r}); print('ok', flush=True); time.sleep(60)",
+            f"import duckdb,time; c=duckdb.connect({str(target)!r}); print('ok', flush=True); time.sleep(60)",
         ],
         stdout=subprocess.PIPE,
         text=True,

@@ -1,4 +1,9 @@
-"""Behaviour of flows/quality.py against the real fct_metric suite, with real GX."""
+"""Behaviour of flows/quality.py, with real GX, against a frozen copy of the first fct_metric suite.
+
+The live suite (expectations/fct_metric.json) needs the validation-only columns that
+flows/dq.py prepares; tests/test_dq.py covers it. These tests pin the wrapper's behaviour on
+a suite that does not change under them (tests/fixtures/quality/fct_metric.json).
+"""
 
 from __future__ import annotations
 
@@ -14,6 +19,7 @@ from flows.quality import CheckResult, suite_tables, validate_table
 DOCUMENT = "2023年公司营业收入约12.5亿元，同比增长8.3%，员工超过1200人。"
 PARAMETERS = {"allowed_units": ["亿元", "%", "人"], "allowed_kinds": ["money", "ratio", "count"]}
 PROVENANCE = "expect_column_pair_values_to_be_equal(text, source_slice)"
+SUITES = Path(__file__).parent / "fixtures" / "quality"
 
 
 def _row(i: int, text: str, number: float, unit: str, kind: str, **overrides: object) -> dict:
@@ -64,7 +70,7 @@ def test_suite_tables_lists_fct_metric() -> None:
 
 
 def test_clean_frame_passes_every_expectation_with_nullable_columns_null() -> None:
-    results = validate_table("fct_metric", _frame(), PARAMETERS)
+    results = validate_table("fct_metric", _frame(), PARAMETERS, SUITES)
 
     assert len(results) == 19
     assert _failures(results) == {}
@@ -84,7 +90,7 @@ def test_shifted_offset_fails_provenance_as_critical_for_one_row() -> None:
     slices = [DOCUMENT[s:e] for s, e in zip(shifted["start_char"], shifted["end_char"], strict=True)]
     shifted = shifted.with_columns(source_slice=pl.Series(slices))
 
-    failures = _failures(validate_table("fct_metric", shifted, PARAMETERS))
+    failures = _failures(validate_table("fct_metric", shifted, PARAMETERS, SUITES))
 
     assert list(failures) == [PROVENANCE]
     provenance = failures[PROVENANCE]
@@ -96,7 +102,7 @@ def test_shifted_offset_fails_provenance_as_critical_for_one_row() -> None:
 def test_unit_outside_allowed_units_fails() -> None:
     parameters = {**PARAMETERS, "allowed_units": ["亿元", "%"]}
 
-    failures = _failures(validate_table("fct_metric", _frame(), parameters))
+    failures = _failures(validate_table("fct_metric", _frame(), parameters, SUITES))
 
     assert list(failures) == ["expect_column_values_to_be_in_set(unit)"]
     assert json.loads(failures["expect_column_values_to_be_in_set(unit)"].sample or "[]") == ["人"]
@@ -105,7 +111,7 @@ def test_unit_outside_allowed_units_fails() -> None:
 def test_duplicated_metric_id_fails_uniqueness() -> None:
     frame = _frame().with_columns(metric_id=pl.Series(["m1", "m1", "m3"]))
 
-    failures = _failures(validate_table("fct_metric", frame, PARAMETERS))
+    failures = _failures(validate_table("fct_metric", frame, PARAMETERS, SUITES))
 
     assert list(failures) == ["expect_column_values_to_be_unique(metric_id)"]
     assert failures["expect_column_values_to_be_unique(metric_id)"].unexpected_count == 2
@@ -117,7 +123,7 @@ def test_negative_number_fails_only_the_warning() -> None:
         _row(2, "8.3%", 8.3, "%", "ratio", metric="增速"),
     )
 
-    failures = _failures(validate_table("fct_metric", frame, PARAMETERS))
+    failures = _failures(validate_table("fct_metric", frame, PARAMETERS, SUITES))
 
     assert list(failures) == ["expect_column_values_to_be_between(number)"]
     assert failures["expect_column_values_to_be_between(number)"].severity == "warning"

@@ -341,7 +341,13 @@ def org_mentions(
         pieces,
     )
     if spans.height == 0:
-        return pl.DataFrame(schema=dict.fromkeys(MENTION_COLUMNS, pl.String))
+        # Typed even when empty: offsets are integers, the qualified flag a boolean.
+        return pl.DataFrame(
+            schema={
+                c: pl.Int64 if c.endswith("_char") else pl.Boolean if c == "qualified" else pl.String
+                for c in MENTION_COLUMNS
+            }
+        )
     groups = pl.col("match").str.extract_groups(f"^(?:{pattern})$")
     n = len(types)
     found = (

@@ -81,7 +81,13 @@ def fct_supervision_activity(
         usable, "text", alternation(actions["action_text"]), keep=["sentence_id", "document_id", "start_char"]
     )
     if found.height == 0:
-        return pl.DataFrame(schema=dict.fromkeys(ACTIVITY_COLUMNS, pl.String))
+        # Typed even when empty, so that buckets without activities concatenate with the others.
+        return pl.DataFrame(
+            schema={
+                c: pl.Int64 if c.endswith("_char") else pl.Boolean if c == "in_caption" else pl.String
+                for c in ACTIVITY_COLUMNS
+            }
+        )
     found = (
         found.rename({"match": "action_text"})
         .join(actions, on="action_text", how="left")
