@@ -55,6 +55,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             warehouse_path=str(target),
             full_refresh=args.full_refresh,
             stages=stages,
+            show_progress=True,
         )
     except DataQualityError as exc:
         print(f"run failed, warehouse unchanged: {exc}", file=sys.stderr)

@@ -42,6 +42,7 @@ from flows import dq as dq_checks
 from flows import warehouse
 from flows.ingest import read_folder
 from flows.ledger_reference import load_ledger_reference
+from flows.progress import document_progress
 from flows.reference import load_reference
 from flows.settings import RAW_DIR, REPO_ROOT, SEEDS_DIR, default_warehouse
 from flows.warehouse_state import WarehouseWriteError, explain_write_error, known_documents
@@ -392,6 +393,7 @@ def etl(
     warehouse_path: str | None = None,
     full_refresh: bool = False,
     stages: list[Stage] | None = None,
+    show_progress: bool = False,
 ) -> dict[str, object]:
     """Read Chinese government reports and load their metric facts into the DuckDB warehouse.
 
@@ -401,6 +403,7 @@ def etl(
         full_refresh: Re-extract every document, ignoring the cache, and rebuild the warehouse's tables.
         stages: Stages to run, in order ingest, transform, validate, load. Leave out "load" for a dry
             run that writes nothing; leave out "validate" to load without data-quality checks.
+        show_progress: Draw a progress bar on the terminal (taizhang run sets it; silent when not a terminal).
     """
     chosen = list(stages or ALL_STAGES)
     started = datetime.now(UTC).replace(tzinfo=None)
@@ -440,11 +443,13 @@ def etl(
     documents = raw.unique("document_id", keep="first", maintain_order=True)
     parts: list[dict[str, pl.DataFrame]] = []
     runner = extract.with_options(refresh_cache=True) if full_refresh else extract
-    for key, bucket in buckets(documents):
-        state = runner(key, bucket, return_state=True)
-        summary.extract_tasks += 1
-        summary.extract_tasks_cached += int(state.name == "Cached")
-        parts.append(state.result())
+    with document_progress(documents.height, enabled=None if show_progress else False) as advance:
+        for key, bucket in buckets(documents):
+            state = runner(key, bucket, return_state=True)
+            summary.extract_tasks += 1
+            summary.extract_tasks_cached += int(state.name == "Cached")
+            parts.append(state.result())
+            advance(bucket.height)
     tables: dict[str, pl.DataFrame] = {
         t: pl.concat([p[t] for p in parts], how="vertical_relaxed") if parts else _empty(t)
         for t in DOCUMENT_TABLES
