@@ -1,0 +1,169 @@
+"""Benchmark the taizhang pipeline on a synthetic corpus built from the seed reports.
+
+    .venv/bin/python benchmarks/bench.py --mb 20 [--work /tmp/taizhang-bench] [--keep]
+
+It prints one line per figure:
+
+1. A deterministic corpus of about ``--mb`` MB of UTF-8 text is built from the
+   seeds: their paragraphs recombined into new documents, with the figures in them
+   perturbed and new file names.
+2. A bare lower bound is timed: reading and decoding every file, plus one Polars
+   regex scan for digits.
+3. The full flow is run (`taizhang run`, embedded Prefect, in a child process so
+   that peak RSS is its own). The script reports the wall seconds per stage,
+   MB/s, characters/s, facts/s, peak RSS, and the run's time as a multiple of the
+   bound.
+4. The same run is repeated with nothing changed, and then with 1% of the files
+   changed.
+5. A run on an empty folder measures the fixed start-up (after one warm-up run, since
+   a fresh Prefect home migrates its database on first use).
+
+This is a script, not a test: tests assert behaviour, this prints figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SEEDS = REPO / "seeds" / "raw"
+DIGIT = re.compile(r"[0-9]")
+
+
+def build_corpus(out: Path, mb: float, seed: int = 20261123) -> tuple[int, int]:
+    """Write about ``mb`` MB of documents to ``out``; return (files, bytes). Deterministic."""
+    rng = random.Random(seed)
+    paragraphs = [
+        p for f in sorted(SEEDS.glob("*.txt")) for p in f.read_text(encoding="utf-8").split("\n") if p.strip()
+    ]
+    heads = [p for p in paragraphs if len(p) < 60]
+    bodies = [p for p in paragraphs if len(p) >= 60]
+    out.mkdir(parents=True, exist_ok=True)
+    target, total, n = int(mb * 1_000_000), 0, 0
+    while total < target:
+        parts = [rng.choice(heads)]
+        size = rng.randint(8_000, 40_000)
+        while sum(len(p.encode()) for p in parts) < size:
+            body = rng.choice(bodies)
+            shift = rng.randint(1, 9)
+            parts.append(DIGIT.sub(lambda m, s=shift: str((int(m.group()) + s) % 10), body))
+        text = "\n\n".join(parts) + "\n"
+        path = out / f"report_{n:06d}.txt"
+        path.write_text(text, encoding="utf-8")
+        total += len(text.encode())
+        n += 1
+    return n, total
+
+
+def lower_bound(folder: Path) -> tuple[float, int]:
+    """Read and decode every file, then one Polars regex scan for digits: the machine's floor."""
+    import polars as pl
+
+    start = time.perf_counter()
+    texts = [p.read_bytes().decode("utf-8") for p in sorted(folder.glob("*.txt"))]
+    frame = pl.DataFrame({"text": texts})
+    frame.select(pl.col("text").str.extract_all(r"[0-9]+").list.len().sum())
+    return time.perf_counter() - start, sum(len(t) for t in texts)
+
+
+def run_flow(folder: Path, warehouse: Path, home: Path) -> dict[str, object]:
+    """Run the flow in a child process; return its summary with wall time and peak RSS."""
+    code = (
+        "import json,sys; from flows.etl import etl; "
+        "s = etl(input_dir=sys.argv[1], warehouse_path=sys.argv[2]); print('SUMMARY ' + json.dumps(s))"
+    )
+    env = {**os.environ, "PREFECT_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    start = time.perf_counter()
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(folder), str(warehouse)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+        check=False,
+    )
+    wall = time.perf_counter() - start
+    if out.returncode != 0:
+        raise SystemExit(f"flow failed:\n{out.stderr[-3000:]}")
+    peak = max(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, before)
+    line = next(ln for ln in out.stdout.splitlines() if ln.startswith("SUMMARY "))
+    summary = json.loads(line[len("SUMMARY ") :])
+    summary["wall"] = wall
+    summary["peak_rss_mb"] = peak / 1024
+    return summary
+
+
+def report(name: str, s: dict[str, object], mb: float, chars: int, bound: float, startup: float) -> None:
+    wall = float(s["wall"])  # type: ignore[arg-type]
+    print(f"{name}: wall seconds                {wall:.1f}")
+    for stage, secs in dict(s["stage_seconds"]).items():  # type: ignore[call-overload]
+        print(f"{name}: stage {stage:<10} seconds     {secs:.2f}")
+    print(f"{name}: MB/s (start-up included)    {mb / wall:.3f}")
+    print(f"{name}: characters/s                {chars / wall:,.0f}")
+    print(f"{name}: facts/s                     {int(s['facts']) / wall:,.0f}")  # type: ignore[call-overload]
+    print(f"{name}: peak RSS MB (max so far)    {float(s['peak_rss_mb']):.0f}")  # type: ignore[arg-type]
+    print(f"{name}: wall minus start-up         {wall - startup:.1f}")
+    print(f"{name}: multiple of bare bound      {wall / bound:.0f}x")
+    print(
+        f"{name}: documents {s['documents']} new {s['new']} changed {s['changed']} "
+        f"unchanged {s['unchanged']} facts {s['facts']} cached tasks "
+        f"{s['extract_tasks_cached']}/{s['extract_tasks']}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--mb", type=float, default=20.0, help="corpus size in MB of UTF-8 text")
+    parser.add_argument("--work", type=Path, default=Path("/tmp/taizhang-bench"))
+    parser.add_argument("--keep", action="store_true", help="keep the corpus and warehouse")
+    args = parser.parse_args()
+
+    shutil.rmtree(args.work, ignore_errors=True)
+    corpus, empty, home = args.work / "corpus", args.work / "empty", args.work / "prefect-home"
+    empty.mkdir(parents=True)
+    files, size = build_corpus(corpus, args.mb)
+    mb = size / 1_000_000
+    print(f"machine: {os.cpu_count()} cores, python {sys.version.split()[0]}")
+    print(f"corpus: documents {files}")
+    print(f"corpus: MB {mb:.1f}")
+    bound, chars = lower_bound(corpus)
+    print(f"bound: read+decode+regex seconds {bound:.2f} ({mb / bound:.0f} MB/s)")
+
+    run_flow(empty, args.work / "warmup.duckdb", home)  # a fresh PREFECT_HOME migrates its database once
+    startup = float(run_flow(empty, args.work / "empty.duckdb", home)["wall"])  # type: ignore[arg-type]
+    print(f"start-up: empty-folder run seconds {startup:.1f}")
+    warehouse = args.work / "taizhang.duckdb"
+    full = run_flow(corpus, warehouse, home)
+    report("full", full, mb, chars, bound, startup)
+    again = run_flow(corpus, warehouse, home)
+    report("unchanged", again, mb, chars, bound, startup)
+    base = float(full["wall"]) - startup  # type: ignore[arg-type]
+    share = (float(again["wall"]) - startup) / base  # type: ignore[arg-type]
+    print(f"unchanged: share of full run (start-up subtracted) {share:.0%}")
+    rng = random.Random(7)
+    victims = rng.sample(sorted(corpus.glob("*.txt")), max(1, files // 100))
+    for v in victims:
+        v.write_text(v.read_text(encoding="utf-8") + "\n补充：新增12家企业。\n", encoding="utf-8")
+    changed = run_flow(corpus, warehouse, home)
+    report("1pct-changed", changed, mb, chars, bound, startup)
+    share = (float(changed["wall"]) - startup) / base  # type: ignore[arg-type]
+    print(f"1pct-changed: share of full run (start-up subtracted) {share:.0%}")
+    if not args.keep:
+        shutil.rmtree(args.work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
