@@ -204,7 +204,7 @@ def _left_phrase(
         return text if len(text) >= 2 and text not in _GENERIC_VERBS else None
     k = len(toks) - 1
     heads = _CORE | {"vn"} if vn_head else _CORE
-    while k >= 0 and toks[k][1] not in heads:
+    while k >= 0 and (toks[k][1] not in heads or toks[k][0] in _GENERIC_VERBS):
         word, tag = toks[k]
         if tag in {"mq", "x"} or (
             tag in {"m", "q"} and re.search(r"[0-9０-９零〇一二两三四五六七八九十百千万亿]", word)
@@ -216,8 +216,8 @@ def _left_phrase(
     if k < 0:
         return None
     end = k + 1
-    while end < len(toks) and toks[end][1] == "vn":  # 意向投资: a verbal noun right after the head
-        end += 1
+    while end < len(toks) and toks[end][1] == "vn" and toks[end][0] not in _GENERIC_VERBS:
+        end += 1  # 意向投资: a verbal noun right after the head (but not 突破 in 总里程突破8000公里)
     start = k
     while start - 1 >= 0 and toks[start - 1][1] in _INSIDE and toks[start - 1][1] != "m":
         start -= 1
@@ -246,6 +246,9 @@ def metric_phrases(c: pl.DataFrame, ref: Reference) -> pl.DataFrame:
     for sentence_id, start, end, before, after, change, kind, written, noun_side in rows:
         if sentence_id != prev_sentence:
             prev_metric, prev_unit, prev_end = None, None, -1000
+            by_unit: dict[str, str] = {}
+        # 完成整改42条，完成率91.3%，其余4条正在推进: inherit from the last figure in the same unit
+        same_unit = by_unit.get(written or "")
         before, after = before or "", after or ""
         close_prev = prev_metric is not None and start - prev_end <= 12
         inherits = (change is not None or kind == "percent") and prev_metric is not None
@@ -262,7 +265,7 @@ def metric_phrases(c: pl.DataFrame, ref: Reference) -> pl.DataFrame:
         ):
             metric = prev_metric  # 党建服务专员911名，其中经开区173名: a breakdown by place
         if metric is None and (inherits or close_prev):
-            metric = prev_metric
+            metric = prev_metric if (inherits or prev_unit == written or same_unit is None) else same_unit
         if metric is None:
             metric = _left_phrase(before, terms, suffixes, verbal=False, cross=True)
         if metric is None:
@@ -273,6 +276,8 @@ def metric_phrases(c: pl.DataFrame, ref: Reference) -> pl.DataFrame:
             metric = prev_metric
         metrics.append(metric)
         prev_sentence, prev_metric, prev_unit, prev_end = sentence_id, metric or prev_metric, written, end
+        if metric:
+            by_unit[written or ""] = metric
     metrics = _respectively(c, metrics, terms, suffixes)
     return c.with_columns(pl.Series("metric", metrics, dtype=pl.String))
 
