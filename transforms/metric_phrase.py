@@ -41,6 +41,8 @@ _CLAUSE_TAIL = re.compile(
     r"(?:(?:每人|人均|每户|户均|每年|每月|每天|月人均|年人均|月均|年均)+"
     r"|(?:比|较|与)?(?:[0-9０-９]{4}年(?:底|末)?|上年|去年|同期)(?:相比)?|人民币)+$"
 )
+# 较去年同期提高12个百分点: the comparison base is not what changed.
+_COMPARISON = re.compile(r"(?:较|比|与|同比)(?:[0-9０-９]{4}年|上年|去年|上年同期|去年同期|同期)(?:相比)?")
 _PLACE = re.compile(r"(?:区|县|市|镇|乡|街道|村|城|省|州|盟|旗)$")
 # Tags of a real noun: the head of a metric phrase.
 _CORE = {
@@ -87,6 +89,8 @@ _SKIP = {
     "vn",
 }
 _QUOTED = re.compile(r"“[^”]*”|‘[^’]*’|\"[^\"]*\"")
+# Tags that are never the noun after a classifier.
+_NOT_A_NOUN = frozenset({"v", "vd", "vn", "d", "p", "c", "u", "uj", "ul", "r", "m", "q", "x", "y", "f"})
 # Verbs that say nothing of what is measured (达到2,860家): never a metric on their own.
 _GENERIC_VERBS = frozenset(
     {"达到", "完成", "实现", "突破", "超过", "累计", "共计", "合计", "为", "有", "是", "达"}
@@ -143,7 +147,8 @@ def _right_phrase(after: str, terms: Terms, suffixes: frozenset[str], verbal: bo
     if not window:
         return None
     phrase: list[tuple[str, str]] = []
-    for word, tag in _tokens(window, terms, suffixes):
+    toks = _tokens(window, terms, suffixes)
+    for word, tag in toks:
         has_core = any(t in _CORE for _, t in phrase)
         if tag in _CORE or (tag in _INSIDE and not has_core) or (tag == "v" and not has_core):
             phrase.append((word, tag))
@@ -159,6 +164,8 @@ def _right_phrase(after: str, terms: Terms, suffixes: frozenset[str], verbal: bo
         and all(t not in {"v", "vn", "d"} for _, t in phrase)
     ):
         return window  # after a classifier comes its noun, even when jieba mistags it (三张清单: 清单/a)
+    if not phrase and not verbal and 0 < len(window) <= 2 and toks and toks[0][1] not in _NOT_A_NOUN:
+        return window  # 156个村（社区）: a one-character noun jieba tags oddly (村/zg)
     while phrase and phrase[-1][1] not in (_CORE | {"vn"}):
         phrase.pop()
     while phrase and phrase[0][1] == "v":
@@ -189,7 +196,7 @@ def _left_phrase(
         if clause.strip() or len(parts) < 2:
             return None
         clause = parts[-2]  # 成立街镇招商专班，共30人: the noun closes the previous clause
-    clause = _CLAUSE_TAIL.sub("", clause)
+    clause = _COMPARISON.sub("", _CLAUSE_TAIL.sub("", clause))
     toks = _tokens(clause, terms, suffixes)
     if verbal:  # 完成混改出让出清110家: the run of verbs and nouns before the number
         run: list[str] = []
