@@ -59,3 +59,9 @@ def test_an_impossible_date_is_null_not_an_error() -> None:
     text = "关于整改情况的通报\n发布日期: 2021-13-45\n正文截至2021年14月，共3家。\n\n某委\n\n2422年48月16日\n"
     d = stg_documents(doc_frame({"x.txt": text})).row(0, named=True)
     assert d["publish_date"] is None
+
+
+def test_an_implausible_publish_date_is_null_so_one_odd_document_does_not_stop_the_load() -> None:
+    text = "关于整改情况的通报\n发布日期: 2066-08-16\n正文。\n"
+    d = stg_documents(doc_frame({"x.txt": text})).row(0, named=True)
+    assert d["publish_date"] is None

@@ -8,6 +8,8 @@ work on pages from any site. A field the text does not state stays null.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import polars as pl
 
 # Lines that are page furniture, not a title.
@@ -16,9 +18,16 @@ _TITLE_WORDS = r"关于.*(?:通报|报告|情况|公告|意见|方案|决定|通
 _DATE_LINE = r"(?m)^[ \t\u3000]*(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日[ \t\u3000]*$"
 
 
+# A publish date outside these bounds is a typo or not a publish date; it is dropped (null) here so
+# that one odd document does not fail the critical date check and stop the whole load.
+EARLIEST = dt.date(1949, 10, 1)
+
+
 def _ymd(y: pl.Expr, m: pl.Expr, d: pl.Expr) -> pl.Expr:
-    """A date from text fields; an impossible one (2021年13月45日) is null, never an error."""
-    return pl.format("{}-{}-{}", y, m.str.zfill(2), d.str.zfill(2)).str.to_date("%Y-%m-%d", strict=False)
+    """A date from text fields; an impossible (2021年13月45日) or implausible (2066年) one is null."""
+    date = pl.format("{}-{}-{}", y, m.str.zfill(2), d.str.zfill(2)).str.to_date("%Y-%m-%d", strict=False)
+    latest = dt.date.today() + dt.timedelta(days=1)
+    return pl.when(date.is_between(pl.lit(EARLIEST), pl.lit(latest))).then(date).otherwise(None)
 
 
 def stg_documents(documents: pl.DataFrame) -> pl.DataFrame:
