@@ -228,6 +228,9 @@ def _left_phrase(
     start = k
     while start - 1 >= 0 and toks[start - 1][1] in _INSIDE and toks[start - 1][1] != "m":
         start -= 1
+    # 回迁安置房: a one-character head takes the verbs that make it a compound noun
+    while len("".join(w for w, _ in toks[start:end])) < 3 and start - 1 >= 0 and toks[start - 1][1] == "v":
+        start -= 1
     phrase = "".join(w for w, _ in toks[start:end])
     if len(phrase) < 2 or phrase in _WEAK:
         return None
