@@ -10,7 +10,7 @@ supervision activities.
 
 from __future__ import annotations
 
-from typing import Protocol
+from dataclasses import dataclass
 
 import polars as pl
 
@@ -23,8 +23,27 @@ from transforms.fct_rectification_item import fct_rectification_item
 from transforms.fct_supervision_activity import fct_supervision_activity
 
 
-class LedgerFrames(Protocol):
-    """The reference frames the ledger needs (``flows.ledger_reference.LedgerReference`` has them)."""
+@dataclass(frozen=True)
+class LedgerReference:
+    """The ledger's dictionaries, one frame per CSV under ``seeds/``.
+
+    - ``regions``: ``name, short_name, kind, level, province`` (seeds/regions.csv): province-level
+      units and prefecture-level cities with their province
+    - ``region_suffixes``: ``suffix, level, note`` (seeds/region_suffixes.csv): 省/市/自治区/区/县/旗…
+    - ``genre_rules``: ``genre, scope, pattern, min_count, weight`` (seeds/genre_rules.csv)
+    - ``boilerplate_patterns``: ``reason, scope, pattern`` (seeds/boilerplate_patterns.csv)
+    - ``heading_patterns``: ``level, kind, pattern`` (seeds/heading_patterns.csv)
+    - ``item_patterns``: ``kind, name, anchor, pattern, category, can_group`` (seeds/item_patterns.csv)
+    - ``measure_status``: ``pattern, status, priority`` (seeds/measure_status.csv)
+    - ``org_patterns``: ``type, needs_boundary, pattern`` (seeds/org_patterns.csv)
+    - ``org_trim_words``: ``word`` (seeds/org_trim_words.csv): verbs and prepositions that
+      precede an organisation's name and are not part of it
+    - ``org_false_names``: ``pattern, why`` (seeds/org_false_names.csv): words that only look
+      like names (布局, 举办, 办公…), matched on the name and the character after it
+    - ``org_levels``: ``marker, level`` (seeds/org_levels.csv): the administrative suffix of a
+      name's place and the level it gives
+    - ``supervision_terms``: ``kind, term, action`` (seeds/supervision_terms.csv)
+    """
 
     regions: pl.DataFrame
     region_suffixes: pl.DataFrame
@@ -44,7 +63,7 @@ def build_ledger(
     documents: pl.DataFrame,
     stg_docs: pl.DataFrame,
     sentences: pl.DataFrame,
-    ref: LedgerFrames,
+    ref: LedgerReference,
     facts: pl.DataFrame | None = None,
 ) -> dict[str, pl.DataFrame]:
     """All ledger tables.
