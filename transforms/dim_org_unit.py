@@ -42,6 +42,7 @@ body with no place is ``other``.
 from __future__ import annotations
 
 import hashlib
+import re
 from types import ModuleType
 
 import polars as pl
@@ -277,6 +278,32 @@ def _clean_names(
     )
 
 
+_OPTIONAL_TAIL = re.compile(r"\(\?:[^()]*\)\?$")
+_GROUP_TAIL = re.compile(r"\(\?:([^()]*)\)$")
+_LITERAL_TAIL = re.compile(r"[\u4e00-\u9fff]+$")
+_PLAIN = re.compile(r"^[\u4e00-\u9fff]+$")
+
+
+def _required_literals(template: str) -> list[str] | None:
+    """Words one of which every match of an ``org_patterns.csv`` row must contain, or None.
+
+    Read off the row's last mandatory element: a trailing group of plain words
+    (``{name}(?:大学|学院)`` → 大学, 学院) or a trailing run of characters (``纪检监察组``),
+    after dropping optional trailing groups (``政府(?:办公室)?`` → 政府). A sentence holding
+    none of them cannot match, so filtering on them first changes no result; the regex
+    engine's search over these patterns' long character classes is slow, a substring
+    search is not. Rows of any other shape are searched in full (None).
+    """
+    while _OPTIONAL_TAIL.search(template):
+        template = _OPTIONAL_TAIL.sub("", template)
+    group = _GROUP_TAIL.search(template)
+    if group:
+        words = group.group(1).split("|")
+        return words if all(_PLAIN.match(w) for w in words) else None
+    tail = _LITERAL_TAIL.search(template)
+    return [tail.group(0)] if tail else None
+
+
 def _leftmost_first(frame: pl.DataFrame, org_patterns: pl.DataFrame, pieces: dict[str, str]) -> pl.DataFrame:
     """The matches one regex of all CSV rows would give, found row by row.
 
@@ -290,7 +317,11 @@ def _leftmost_first(frame: pl.DataFrame, org_patterns: pl.DataFrame, pieces: dic
     found = []
     for i in range(org_patterns.height):  # one regex per CSV row, a few dozen at most
         single, _ = _combined(org_patterns.slice(i, 1), pieces)
-        found.append(find_spans(frame, "text", single, keep=keep).with_columns(pl.lit(i).alias("_row")))
+        rows = frame
+        literals = _required_literals(org_patterns["pattern"][i])
+        if literals:  # a plain substring search first: most sentences name no body of this kind
+            rows = frame.filter(pl.col("text").str.contains_any(literals))
+        found.append(find_spans(rows, "text", single, keep=keep).with_columns(pl.lit(i).alias("_row")))
     spans = (
         pl.concat(found)
         .sort(["sentence_id", "start", "_row"])

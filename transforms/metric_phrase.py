@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from functools import lru_cache
 
 import polars as pl
@@ -111,7 +112,30 @@ def _tagger(terms: Terms):
     return jieba.posseg
 
 
-def _tokens(text: str, terms: Terms, suffixes: frozenset[str]) -> list[tuple[str, str]]:
+def _tokens(text: str, terms: Terms, suffixes: frozenset[str]) -> tuple[tuple[str, str], ...]:
+    """POS tokens of a short window, remembered: see ``_window_tagger``."""
+    return _window_tagger(terms, suffixes)(text)
+
+
+@lru_cache(maxsize=4)
+def _window_tagger(terms: Terms, suffixes: frozenset[str]) -> Callable[[str], tuple[tuple[str, str], ...]]:
+    """``_tag_window`` with a memory of the windows already tagged, per word list.
+
+    Why: POS tagging is the extractor's one slow step (jieba's HMM runs at about 90 k
+    characters a second), and windows repeat: the same clause is read for the figure
+    after it and the one before, and reports reuse the same phrases (同比增长, 整改措施,
+    制定…条) in every issue. The memory is bounded (least recently used windows go), and
+    keyed by the window's text only, since the word lists are fixed per tagger.
+    """
+
+    @lru_cache(maxsize=200_000)
+    def tag(text: str) -> tuple[tuple[str, str], ...]:
+        return tuple(_tag_window(text, terms, suffixes))
+
+    return tag
+
+
+def _tag_window(text: str, terms: Terms, suffixes: frozenset[str]) -> list[tuple[str, str]]:
     """POS tokens of a short window: quotations stay one token, noun suffixes glue on."""
     posseg = _tagger(terms)
     raw: list[tuple[str, str]] = []
