@@ -82,12 +82,17 @@ def _cmd_run(args: argparse.Namespace) -> int:
             "SELECT source_path, removed_reason FROM document_status WHERE status = 'removed' ORDER BY 1",
         ).iter_rows():
             print(f"removed: {row[0]}: {row[1]}")
+    totals = dict(summary["totals"])  # type: ignore[call-overload]
     print(
         f"documents {summary['documents']} (new {summary['new']}, changed {summary['changed']}, "
         f"unchanged {summary['unchanged']}, removed {summary['removed']})  "
         f"quarantined {summary['quarantined']}\n"
-        f"sentences {summary['sentences']}  metric facts {summary['facts']}  "
+        f"extracted: sentences {summary['sentences']}  metric facts {summary['facts']}  "
         f"rectification items {summary['items']}  measures {summary['measures']}\n"
+        f"warehouse holds: documents {totals.get('raw_documents', 0)}  "
+        f"sentences {totals.get('stg_sentences', 0)}  metric facts {totals.get('fct_metric', 0)}  "
+        f"rectification items {totals.get('fct_rectification_item', 0)}  "
+        f"measures {totals.get('fct_measure', 0)}\n"
         f"extract tasks {summary['extract_tasks']} ({summary['extract_tasks_cached']} cached)  "
         f"checks passed {summary['checks_passed']} failed {summary['checks_failed']}\n"
         f"warehouse {summary['warehouse']}"
@@ -110,16 +115,29 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    from flows.export import export
+    """CSV: the files. Parquet: the lake, i.e. the files plus views.sql and lake.duckdb over them."""
+    from flows.export import export, export_lake
     from flows.settings import default_warehouse
 
+    if args.base_url and args.format != "parquet":
+        print("--base-url names where Parquet files live: use it with --format parquet", file=sys.stderr)
+        return 2
     target = Path(args.warehouse) if args.warehouse else default_warehouse()
     try:
-        files = export(target, Path(args.dir), args.format)
+        if args.format == "csv":
+            files = export(target, Path(args.dir), args.format)
+            print(f"{len(files)} {args.format} files under {args.dir}")
+            return 0
+        lake = export_lake(target, Path(args.dir), base_url=args.base_url)
     except Exception as exc:
         print(f"export failed: {exc}", file=sys.stderr)
         return 1
-    print(f"{len(files)} {args.format} files under {args.dir}")
+    print(f"{len(lake.files)} parquet files under {args.dir} ({lake.seconds:.1f} s)")
+    print(f"views over {lake.base_url}: {lake.views_sql}")
+    if lake.database:
+        print(f'query them: taizhang sql --warehouse {lake.database} "SELECT …"')
+    if lake.note:
+        print(lake.note)
     return 0
 
 
@@ -317,10 +335,19 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", help="folder (default: report/ beside the warehouse)")
     p.set_defaults(func=_cmd_report)
 
-    p = sub.add_parser("export", help="write every table as Parquet or CSV, partitioned by document year")
+    p = sub.add_parser(
+        "export",
+        help="write every table as Parquet or CSV, partitioned by document year;"
+        " Parquet also gets views.sql and lake.duckdb, views over the files",
+    )
     p.add_argument("dir")
     p.add_argument("--format", choices=["parquet", "csv"], required=True)
     p.add_argument("--warehouse")
+    p.add_argument(
+        "--base-url",
+        help="where the views find the Parquet files once DIR is uploaded, e.g. s3://bucket/taizhang"
+        " (default: DIR's absolute path; a URL gets views.sql only)",
+    )
     p.set_defaults(func=_cmd_export)
 
     p = sub.add_parser("extract", help="extract metric facts from files without touching the warehouse")
