@@ -6,14 +6,18 @@ It reads top to bottom as extract, transform, load:
   what cannot be read;
 - ``compare`` looks at the warehouse to say which documents are new, changed or
   unchanged (I/O: retried);
-- ``extract`` runs the Polars transforms on buckets of documents. Documents are
-  put in a bucket by their content hash, and a bucket's cache key is the hash of
-  its members plus the version of the transforms and the reference data, so an
-  unchanged document is never re-extracted and one new file invalidates one
-  bucket, not the run;
-- ``validate`` runs the Great Expectations suites: a critical failure raises
-  before anything is written;
-- ``load`` writes everything in one transaction (I/O: retried with back-off);
+- ``extract`` runs the Polars transforms on the documents the warehouse does not
+  hold yet (new or changed; every document with ``full_refresh``), in batches of
+  bounded size (``BATCH_BYTES`` of text), submitted to the flow's task runner so
+  that they run in parallel when it has several workers (``flows.runners``:
+  threads, processes, or a Dask cluster). Documents go to a batch by their content
+  hash, and a batch's cache key is the hash of its members plus the version of the
+  transforms and the reference data, so a run that failed after extracting
+  (warehouse busy, a check failed) does not extract again when re-run;
+- ``validate`` runs the Great Expectations suites on what was extracted: a
+  critical failure raises before anything is written;
+- ``load`` writes the run in one transaction (I/O: retried with back-off);
+  unchanged documents' rows are not touched;
 - ``publish`` leaves a summary table and a markdown list of problems as
   artifacts of the flow run, visible in the UI.
 
@@ -54,7 +58,9 @@ from transforms.stg_sentences import stg_sentences
 
 Stage = Literal["ingest", "transform", "validate", "load"]
 ALL_STAGES: list[Stage] = ["ingest", "transform", "validate", "load"]
-BUCKETS = 64  # documents are spread over at most this many extract tasks
+# Text per extract task. Bounds a task's memory and keeps a 2-core machine's workers busy
+# with a few dozen tasks per 100 MB (each task costs Prefect a few ms, and a result write).
+BATCH_BYTES = 2_000_000
 # Tables whose rows each belong to one document, produced by ``extract``.
 DOCUMENT_TABLES = (
     "stg_documents",
@@ -108,10 +114,11 @@ class RunSummary:
     unchanged: int = 0
     quarantined: int = 0
     removed: int = 0
-    sentences: int = 0
+    sentences: int = 0  # extracted by this run (new and changed documents)
     facts: int = 0
     items: int = 0
     measures: int = 0
+    totals: dict[str, int] = field(default_factory=dict)  # rows in the warehouse after the load
     extract_tasks: int = 0
     extract_tasks_cached: int = 0
     checks_passed: int = 0
@@ -216,7 +223,7 @@ def _bucket_cache_key(context: TaskRunContext, parameters: dict[str, Any]) -> st
 
 @task(
     name="extract",
-    task_run_name="extract-{bucket_key}",
+    task_run_name="extract-{bucket_key:.8}",
     cache_key_fn=_bucket_cache_key,
     cache_expiration=timedelta(days=90),
     persist_result=True,
@@ -224,7 +231,7 @@ def _bucket_cache_key(context: TaskRunContext, parameters: dict[str, Any]) -> st
     tags=[*TAGS, "transform"],
 )
 def extract(bucket_key: str, documents: pl.DataFrame) -> dict[str, pl.DataFrame]:
-    """Sentences, document facts and metric facts of one bucket of documents (cached by content)."""
+    """Every table of one batch of documents (cached by content: see ``batches``)."""
     tables = extract_documents(documents)
     get_run_logger().info(
         "bucket %s: %d documents, %d sentences, %d metric facts",
@@ -236,8 +243,15 @@ def extract(bucket_key: str, documents: pl.DataFrame) -> dict[str, pl.DataFrame]
     return tables
 
 
-def buckets(documents: pl.DataFrame, n: int = BUCKETS) -> list[tuple[str, pl.DataFrame]]:
-    """Split distinct documents into buckets by content hash; each with a key naming its members."""
+def batches(documents: pl.DataFrame, batch_bytes: int = BATCH_BYTES) -> list[tuple[str, pl.DataFrame]]:
+    """Split distinct documents into batches of about ``batch_bytes`` of text, by content hash.
+
+    Each batch comes with a key naming its members and the code version, the cache key of its
+    extract task. The split depends only on the set of documents, so re-running the same
+    documents (after a failed load, say) finds every batch in the cache.
+    """
+    size = int(documents["text"].str.len_bytes().sum() or 0) if documents.height else 0
+    n = max(1, -(-size // batch_bytes))
     out = []
     for (_,), part in documents.sort("document_id").group_by(
         (pl.col("document_id").str.slice(0, 8).str.to_integer(base=16) % n).alias("_b"), maintain_order=True
@@ -441,15 +455,26 @@ def etl(
         return asdict(summary)
 
     documents = raw.unique("document_id", keep="first", maintain_order=True)
+    if not full_refresh:  # the warehouse already holds every table of an unchanged document
+        documents = documents.filter(
+            pl.col("document_id").is_in(
+                status.filter(pl.col("status") != "unchanged")["document_id"].implode()
+            )
+        )
     parts: list[dict[str, pl.DataFrame]] = []
     runner = extract.with_options(refresh_cache=True) if full_refresh else extract
+    work = batches(documents)
     with document_progress(documents.height, enabled=None if show_progress else False) as advance:
-        for key, bucket in buckets(documents):
-            state = runner(key, bucket, return_state=True)
+        # Submitted all at once so that a runner with several workers runs them side by side;
+        # gathered in submission order so that every runner gives the same tables.
+        futures = [runner.submit(key, batch) for key, batch in work]
+        for future, (_, batch) in zip(futures, work, strict=True):
+            future.wait()
+            state = future.state
             summary.extract_tasks += 1
             summary.extract_tasks_cached += int(state.name == "Cached")
             parts.append(state.result())
-            advance(bucket.height)
+            advance(batch.height)
     tables: dict[str, pl.DataFrame] = {
         t: pl.concat([p[t] for p in parts], how="vertical_relaxed") if parts else _empty(t)
         for t in DOCUMENT_TABLES
@@ -515,6 +540,11 @@ def etl(
             full_refresh,
         )
         summary.removed = int(counts.get("files_removed", 0))
+        summary.totals = {
+            t: int(counts[t])
+            for t in ("raw_documents", "stg_sentences", "fct_metric", "fct_rectification_item", "fct_measure")
+            if t in counts
+        }
         summary.loaded = True
         lap("load")
     else:

@@ -70,6 +70,8 @@ DOCUMENT_TABLES = ("stg_documents", "stg_sentences", "fct_metric")
 # Logs that grow by one run's rows on every load; they are not part of a state comparison.
 BOOKKEEPING_TABLES = ("etl_run", "dq_result", "dq_run", "quarantine")
 HISTORY_TABLES = ("document_version",)
+# Tables without a document column that a run merges into instead of replacing (``_merge_org_units``).
+MERGED_TABLES = ("dim_org_unit",)
 # Columns of raw_documents that a version keeps in document_version.
 VERSION_COLUMNS = (
     "document_id",
@@ -376,8 +378,11 @@ def _apply(
         _step(table)
     for table in _reference(frames):
         con.register("new_rows", frames[table].to_arrow())
-        con.execute(f"DELETE FROM {table}")
-        con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM new_rows")
+        if table in MERGED_TABLES and not full_refresh:
+            _merge_org_units(con)
+        else:
+            con.execute(f"DELETE FROM {table}")
+            con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM new_rows")
         con.unregister("new_rows")
         _step(table)
     _append_run_rows(con, run_rows)
@@ -385,6 +390,31 @@ def _apply(
     for name in ("new_raw", "new_quarantine"):
         con.unregister(name)
     return stats
+
+
+def _merge_org_units(con: duckdb.DuckDBPyConnection) -> None:
+    """Add the run's new organisations to ``dim_org_unit`` and recount every organisation's mentions.
+
+    A run extracts only new and changed documents, so its ``dim_org_unit`` names only the bodies
+    those documents mention; replacing the table with it would drop everyone else's. Counts come
+    from ``bridge_sentence_org``, which holds every document's mentions by now, and a body no
+    document mentions any more goes.
+    """
+    con.execute(
+        "INSERT INTO dim_org_unit BY NAME SELECT * FROM new_rows"
+        " WHERE org_id NOT IN (SELECT org_id FROM dim_org_unit)"
+    )
+    con.execute(
+        "UPDATE dim_org_unit SET parent_org_id = n.parent_org_id FROM new_rows n"
+        " WHERE dim_org_unit.org_id = n.org_id AND dim_org_unit.parent_org_id IS NULL"
+        " AND n.parent_org_id IS NOT NULL"
+    )
+    con.execute("DELETE FROM dim_org_unit WHERE org_id NOT IN (SELECT org_id FROM bridge_sentence_org)")
+    con.execute(
+        "UPDATE dim_org_unit SET mention_count = c.mentions, document_count = c.documents FROM ("
+        "  SELECT org_id, count(*) AS mentions, count(DISTINCT document_id) AS documents"
+        "  FROM bridge_sentence_org GROUP BY org_id) c WHERE dim_org_unit.org_id = c.org_id"
+    )
 
 
 _EMPTY_Q = pl.DataFrame(schema={"source_path": pl.String, "reason": pl.String})

@@ -23,36 +23,52 @@ def inbox(tmp_path: Path) -> Path:
     return folder
 
 
-def test_rerun_on_unchanged_input_reports_unchanged_documents_and_cached_extraction(
+def test_rerun_on_unchanged_input_extracts_nothing_and_keeps_the_warehouse(
+    prefect_harness: None, inbox: Path, tmp_path: Path
+) -> None:
+    from flows import warehouse
+    from flows.etl import etl
+
+    target = tmp_path / "wh.duckdb"
+    first = etl(input_dir=str(inbox), warehouse_path=str(target))
+    before = warehouse.checksums(target, current_only=True)
+    second = etl(input_dir=str(inbox), warehouse_path=str(target))
+    assert first["new"] == 5
+    assert second["unchanged"] == second["documents"] == 5
+    assert second["new"] == second["changed"] == 0
+    assert second["extract_tasks"] == 0 and second["facts"] == 0
+    assert second["totals"] == first["totals"] and first["totals"]["fct_metric"] == first["facts"]
+    assert warehouse.checksums(target, current_only=True) == before
+
+
+def test_a_run_after_a_dry_run_takes_the_extraction_from_the_cache(
+    prefect_harness: None, inbox: Path, tmp_path: Path
+) -> None:
+    from flows.etl import etl
+
+    target = tmp_path / "wh.duckdb"
+    dry = etl(input_dir=str(inbox), warehouse_path=str(target), stages=["ingest", "transform", "validate"])
+    real = etl(input_dir=str(inbox), warehouse_path=str(target))
+    assert real["extract_tasks"] == dry["extract_tasks"] > 0
+    assert real["extract_tasks_cached"] == real["extract_tasks"]
+    assert real["facts"] == dry["facts"] == real["totals"]["fct_metric"]
+
+
+def test_a_changed_file_is_the_only_document_extracted_again(
     prefect_harness: None, inbox: Path, tmp_path: Path
 ) -> None:
     from flows.etl import etl
 
     target = tmp_path / "wh.duckdb"
     first = etl(input_dir=str(inbox), warehouse_path=str(target))
-    second = etl(input_dir=str(inbox), warehouse_path=str(target))
-    assert first["new"] == 5
-    assert second["unchanged"] == second["documents"] == 5
-    assert second["new"] == second["changed"] == 0
-    assert second["extract_tasks"] > 0
-    assert second["extract_tasks_cached"] == second["extract_tasks"]
-    assert second["facts"] == first["facts"]
-
-
-def test_a_changed_file_is_reported_changed_and_only_its_bucket_recomputed(
-    prefect_harness: None, inbox: Path, tmp_path: Path
-) -> None:
-    from flows.etl import etl
-
-    target = tmp_path / "wh.duckdb"
-    etl(input_dir=str(inbox), warehouse_path=str(target))
     victim = sorted(inbox.iterdir())[0]
     # A fresh sentence each time: the result cache outlives test sessions.
     extra = f"\n补充（{uuid.uuid4().hex[:8]}）：新增12家企业。\n"
     victim.write_text(victim.read_text(encoding="utf-8") + extra, encoding="utf-8")
     again = etl(input_dir=str(inbox), warehouse_path=str(target))
     assert (again["new"], again["changed"], again["unchanged"]) == (0, 1, 4)
-    assert again["extract_tasks_cached"] == again["extract_tasks"] - 1
+    assert (again["extract_tasks"], again["extract_tasks_cached"]) == (1, 0)
+    assert again["totals"]["fct_metric"] == first["totals"]["fct_metric"] + 1  # 新增12家企业
 
 
 def test_leaving_out_the_load_stage_is_a_dry_run(prefect_harness: None, inbox: Path, tmp_path: Path) -> None:
