@@ -56,6 +56,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
             full_refresh=args.full_refresh,
             stages=stages,
             show_progress=True,
+            parquet_dir=args.parquet,
+            parquet_base_url=args.parquet_base_url,
         )
     except DataQualityError as exc:
         print(f"run failed, warehouse unchanged: {exc}", file=sys.stderr)
@@ -97,6 +99,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
         f"checks passed {summary['checks_passed']} failed {summary['checks_failed']}\n"
         f"warehouse {summary['warehouse']}"
     )
+    lake = dict(summary["lake"])  # type: ignore[call-overload]
+    if lake:
+        where = lake["database"] or lake["views_sql"]
+        print(f"parquet lake {lake['directory']}: {lake['files']} files, {where}")
+        if lake.get("note"):
+            print(lake["note"])
     return 0
 
 
@@ -306,6 +314,10 @@ def main(argv: list[str] | None = None) -> int:
         "--warehouse", help="DuckDB file (default: $TAIZHANG_WAREHOUSE or warehouse/taizhang.duckdb)"
     )
     p.add_argument("--full-refresh", action="store_true", help="re-extract everything, ignoring the cache")
+    p.add_argument(
+        "--parquet", metavar="DIR", help="also write the warehouse as a Parquet lake (views.sql, lake.duckdb)"
+    )
+    p.add_argument("--parquet-base-url", help="where the lake's files will live, e.g. s3://bucket/taizhang")
     p.add_argument("--stages", help="comma-separated subset of ingest,transform,validate,load (default: all)")
     p.set_defaults(func=_cmd_run)
 

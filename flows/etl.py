@@ -119,6 +119,7 @@ class RunSummary:
     items: int = 0
     measures: int = 0
     totals: dict[str, int] = field(default_factory=dict)  # rows in the warehouse after the load
+    lake: dict[str, object] = field(default_factory=dict)  # the Parquet lake written after the load, if any
     extract_tasks: int = 0
     extract_tasks_cached: int = 0
     checks_passed: int = 0
@@ -336,6 +337,29 @@ def load(
     return counts
 
 
+@task(
+    name="lake",
+    retries=2,
+    retry_delay_seconds=exponential_backoff(backoff_factor=2),
+    timeout_seconds=1800,
+    cache_policy=NO_CACHE,
+    tags=[*TAGS, "io"],
+)
+def lake(warehouse_path: Path, parquet_dir: Path, base_url: str | None = None) -> dict[str, object]:
+    """Write the warehouse out as a Parquet lake partitioned by document year (``flows.export``)."""
+    from flows.export import export_lake
+
+    written = export_lake(warehouse_path, parquet_dir, base_url=base_url)
+    get_run_logger().info(
+        "parquet lake: %d files in %s (%.1f s)%s",
+        len(written.files),
+        parquet_dir,
+        written.seconds,
+        f"; {written.note}" if written.note else "",
+    )
+    return written.as_dict()
+
+
 @task(name="publish", timeout_seconds=300, retries=1, cache_policy=NO_CACHE, tags=TAGS)
 def publish(summary: RunSummary, dq: pl.DataFrame, quarantine: pl.DataFrame) -> None:
     """Leave a summary table and a markdown report of problems on the flow run."""
@@ -408,6 +432,8 @@ def etl(
     full_refresh: bool = False,
     stages: list[Stage] | None = None,
     show_progress: bool = False,
+    parquet_dir: str | None = None,
+    parquet_base_url: str | None = None,
 ) -> dict[str, object]:
     """Read Chinese government reports and load their metric facts into the DuckDB warehouse.
 
@@ -418,6 +444,9 @@ def etl(
         stages: Stages to run, in order ingest, transform, validate, load. Leave out "load" for a dry
             run that writes nothing; leave out "validate" to load without data-quality checks.
         show_progress: Draw a progress bar on the terminal (taizhang run sets it; silent when not a terminal).
+        parquet_dir: After the load, also write every table as Parquet partitioned by document year, with
+            views.sql and lake.duckdb over the files (for object storage and engines beyond DuckDB).
+        parquet_base_url: Where the Parquet files will live, e.g. s3://bucket/taizhang (views.sql names it).
     """
     chosen = list(stages or ALL_STAGES)
     started = datetime.now(UTC).replace(tzinfo=None)
@@ -547,6 +576,9 @@ def etl(
         }
         summary.loaded = True
         lap("load")
+        if parquet_dir:
+            summary.lake = lake(target, Path(parquet_dir), parquet_base_url)
+            lap("lake")
     else:
         logger.info("stage load left out: dry run, the warehouse was not touched")
     publish(summary, dq, quarantine)

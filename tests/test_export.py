@@ -321,3 +321,18 @@ def test_the_export_command_writes_the_lake_for_parquet_and_refuses_a_base_url_f
     assert cli.main([*args, "--base-url", "s3://b/t"]) == 0
     assert not (tmp_path / "p" / "lake.duckdb").exists()
     assert "'s3://b/t/fct_metric/**/*.parquet'" in (tmp_path / "p" / "views.sql").read_text(encoding="utf-8")
+
+
+@pytest.mark.flow
+def test_a_run_with_a_parquet_dir_leaves_a_lake_that_answers_like_the_warehouse(
+    prefect_harness: None, tmp_path: Path
+) -> None:
+    from flows.etl import etl
+    from tests.conftest import SEEDS_RAW
+
+    target, lake_dir = tmp_path / "wh.duckdb", tmp_path / "lake"
+    summary = etl(input_dir=str(SEEDS_RAW), warehouse_path=str(target), parquet_dir=str(lake_dir))
+    assert summary["lake"]["database"] == str(lake_dir / "lake.duckdb")
+    sql = "SELECT count(*), sum(value_canonical), count(DISTINCT metric) FROM v_metric"
+    assert query(lake_dir / "lake.duckdb", sql).rows() == query(target, sql).rows()
+    assert (lake_dir / "fct_metric").is_dir() and any((lake_dir / "fct_metric").glob("publish_year=*"))
