@@ -2,5 +2,5 @@
 select coalesce(a.supervisor_name, '(unnamed)') as body, a.action, count(*) as activities
 from fct_supervision_activity a
 group by all
-order by activities desc, body
+order by activities desc, body, a.action
 limit 30;
