@@ -28,10 +28,15 @@ input-hashing cache policy (Prefect would otherwise hash whole frames).
 from __future__ import annotations
 
 import hashlib
+import itertools
+import shutil
 import time
 import uuid
+from collections import deque
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -61,6 +66,9 @@ ALL_STAGES: list[Stage] = ["ingest", "transform", "validate", "load"]
 # Text per extract task. Bounds a task's memory and keeps a 2-core machine's workers busy
 # with a few dozen tasks per 100 MB (each task costs Prefect a few ms, and a result write).
 BATCH_BYTES = 2_000_000
+IN_FLIGHT = 8  # extract batches submitted ahead of the one being collected
+# Text per validation chunk: Great Expectations checks pandas copies, so this bounds memory.
+VALIDATE_CHUNK_BYTES = 32_000_000
 # Tables whose rows each belong to one document, produced by ``extract``.
 DOCUMENT_TABLES = (
     "stg_documents",
@@ -219,7 +227,8 @@ def compare(raw: pl.DataFrame, warehouse_path: Path) -> pl.DataFrame:
 
 
 def _bucket_cache_key(context: TaskRunContext, parameters: dict[str, Any]) -> str:
-    return f"extract-{parameters['bucket_key']}"
+    where = hashlib.sha256(str(parameters["out_dir"]).encode()).hexdigest()[:8]
+    return f"extract-{parameters['bucket_key']}-{where}"
 
 
 @task(
@@ -231,17 +240,115 @@ def _bucket_cache_key(context: TaskRunContext, parameters: dict[str, Any]) -> st
     timeout_seconds=1800,
     tags=[*TAGS, "transform"],
 )
-def extract(bucket_key: str, documents: pl.DataFrame) -> dict[str, pl.DataFrame]:
-    """Every table of one batch of documents (cached by content: see ``batches``)."""
+def extract(bucket_key: str, documents: pl.DataFrame, out_dir: str) -> dict[str, Any]:
+    """Every table of one batch of documents, written as Parquet to ``out_dir/<bucket_key>/``.
+
+    Returns the folder and each table's row count, not the tables: the flow then holds a few
+    numbers per batch however large the corpus, workers in other processes (or on a Dask
+    cluster with a shared disk) hand over no frames, and the load streams the files. The
+    folder appears whole or not at all (written aside, then renamed), so a cached result
+    never points at half a batch. Cached by content: see ``batches``.
+    """
     tables = extract_documents(documents)
+    folder = Path(out_dir) / bucket_key
+    scratch = folder.with_name(f"{bucket_key}.tmp-{uuid.uuid4().hex[:8]}")
+    scratch.mkdir(parents=True)
+    for name in EXTRACT_TABLES:
+        tables[name].write_parquet(scratch / f"{name}.parquet")
+    shutil.rmtree(folder, ignore_errors=True)
+    scratch.rename(folder)
+    rows = {name: tables[name].height for name in EXTRACT_TABLES}
     get_run_logger().info(
-        "bucket %s: %d documents, %d sentences, %d metric facts",
+        "batch %s: %d documents, %d sentences, %d metric facts",
         bucket_key[:8],
         documents.height,
-        tables["stg_sentences"].height,
-        tables["fct_metric"].height,
+        rows["stg_sentences"],
+        rows["fct_metric"],
     )
-    return tables
+    return {"dir": str(folder), "rows": rows, "bytes": int(documents["text"].str.len_bytes().sum() or 0)}
+
+
+def _complete(result: dict[str, Any]) -> bool:
+    """Whether a (possibly cached) extract result's files are all still there."""
+    return all((Path(result["dir"]) / f"{name}.parquet").is_file() for name in EXTRACT_TABLES)
+
+
+def staged_tables(results: list[dict[str, Any]]) -> dict[str, warehouse.StagedTable]:
+    """The extracted tables as Parquet files, for ``warehouse.load`` to stream."""
+    return {
+        name: warehouse.StagedTable.of([Path(r["dir"]) / f"{name}.parquet" for r in results])
+        for name in EXTRACT_TABLES
+    }
+
+
+def read_chunks(
+    results: list[dict[str, Any]], raw: pl.DataFrame, chunk_bytes: int = VALIDATE_CHUNK_BYTES
+) -> Iterator[dict[str, pl.DataFrame]]:
+    """The extracted tables a chunk of batches at a time (about ``chunk_bytes`` of text each).
+
+    Every check but dim_unit's looks within one document (offsets, foreign keys, ids hashed
+    with the document), so checking chunk by chunk finds what checking everything at once
+    would, with memory bounded by the chunk. With no batches, one chunk of empty tables (an
+    empty folder: its warnings say so), or only dim_unit when every document is unchanged.
+    """
+    chunk: list[dict[str, Any]] = []
+    size = 0
+    groups: list[list[dict[str, Any]]] = []
+    for r in results:
+        if chunk and size + int(r["bytes"]) > chunk_bytes:
+            groups.append(chunk)
+            chunk, size = [], 0
+        chunk.append(r)
+        size += int(r["bytes"])
+    groups.append(chunk)
+    units = dim_unit(load_reference().units)
+    if not results and raw.height:  # every document is unchanged: only the reference data is new
+        yield {"dim_unit": units}
+        return
+    for group in groups:
+        if group:
+            tables = {
+                name: pl.concat(
+                    [pl.read_parquet(Path(r["dir"]) / f"{name}.parquet") for r in group],
+                    how="vertical_relaxed",
+                )
+                for name in DOCUMENT_TABLES
+            }
+            tables["dim_org_unit"] = merge_org_units(
+                [pl.read_parquet(Path(r["dir"]) / "dim_org_unit.parquet") for r in group]
+            )
+        else:
+            tables = {name: _empty(name) for name in EXTRACT_TABLES}
+        ids = tables["stg_documents"]["document_id"].implode()
+        tables["raw_documents"] = raw.filter(pl.col("document_id").is_in(ids))
+        tables["dim_unit"] = units
+        yield tables
+
+
+def combine_results(parts: list[pl.DataFrame]) -> pl.DataFrame:
+    """One ``dq_result`` row per expectation from the rows of several chunks.
+
+    A check passes when it passed on every chunk; bad rows add up. dim_unit is the same table
+    in every chunk, so its rows come from the first.
+    """
+    if len(parts) == 1:
+        return parts[0]
+    first = parts[0]
+    rows = pl.concat([first, *(p.filter(pl.col("table_name") != "dim_unit") for p in parts[1:])])
+    return (
+        rows.with_columns(pl.int_range(pl.len()).alias("_order"))
+        .group_by("run_id", "table_name", "expectation", "severity", maintain_order=True)
+        .agg(
+            pl.col("success").all(),
+            pl.col("observed_value")
+            .filter(~pl.col("success"))
+            .first()
+            .fill_null(pl.col("observed_value").first()),
+            pl.col("unexpected_count").sum(),
+            pl.col("sample").filter(~pl.col("success")).first().fill_null(pl.col("sample").first()),
+        )
+        .select(first.columns)
+    )
 
 
 def batches(documents: pl.DataFrame, batch_bytes: int = BATCH_BYTES) -> list[tuple[str, pl.DataFrame]]:
@@ -280,16 +387,18 @@ def with_source_slice(facts: pl.DataFrame, raw: pl.DataFrame) -> pl.DataFrame:
 DQ_SCHEMA = dq_checks.DQ_RESULT_SCHEMA
 
 
-@task(name="validate", timeout_seconds=900, cache_policy=NO_CACHE, tags=[*TAGS, "quality"])
+@task(name="validate", timeout_seconds=1800, cache_policy=NO_CACHE, tags=[*TAGS, "quality"])
 def validate(
-    tables: dict[str, pl.DataFrame],
+    extracted: list[dict[str, Any]],
+    raw: pl.DataFrame,
     run_id: str,
     docs_dir: Path | None = None,
     started_at: datetime | None = None,
 ) -> pl.DataFrame:
-    """Run every table's GX suite and write the data docs; raise on a critical failure."""
+    """Run every table's GX suite on what was extracted, chunk by chunk (``read_chunks``), and
+    write the data docs; raise on a critical failure."""
     logger = get_run_logger()
-    results = dq_checks.validate_all(tables, run_id)
+    results = combine_results([dq_checks.validate_all(t, run_id) for t in read_chunks(extracted, raw)])
     failed = results.filter(~pl.col("success"))
     for r in failed.iter_rows(named=True):
         logger.warning(
@@ -322,7 +431,7 @@ def validate(
 )
 def load(
     warehouse_path: Path,
-    tables: dict[str, pl.DataFrame],
+    tables: dict[str, warehouse.Frame],
     run_rows: dict[str, pl.DataFrame],
     full_refresh: bool = False,
 ) -> dict[str, int]:
@@ -490,34 +599,37 @@ def etl(
                 status.filter(pl.col("status") != "unchanged")["document_id"].implode()
             )
         )
-    parts: list[dict[str, pl.DataFrame]] = []
+    extracted: list[dict[str, Any]] = []
     runner = extract.with_options(refresh_cache=True) if full_refresh else extract
+    out_dir = str(target.parent / f".{target.name}.extract")
     work = batches(documents)
     with document_progress(documents.height, enabled=None if show_progress else False) as advance:
-        # Submitted all at once so that a runner with several workers runs them side by side;
-        # gathered in submission order so that every runner gives the same tables.
-        futures = [runner.submit(key, batch) for key, batch in work]
-        for future, (_, batch) in zip(futures, work, strict=True):
+        # A window of batches in flight keeps every worker busy while bounding the frames
+        # queued for them; results are taken in submission order, so every runner gives the
+        # same tables.
+        futures: deque[Any] = deque()
+        pending = iter(work)
+        for key, batch in itertools.islice(pending, IN_FLIGHT):
+            futures.append((runner.submit(key, batch, out_dir), key, batch))
+        while futures:
+            future, key, batch = futures.popleft()
             future.wait()
             state = future.state
+            result = state.result()
+            if not _complete(result):  # cached, but its files were cleaned up since
+                result = extract.with_options(refresh_cache=True)(key, batch, out_dir)
             summary.extract_tasks += 1
             summary.extract_tasks_cached += int(state.name == "Cached")
-            parts.append(state.result())
+            extracted.append(result)
             advance(batch.height)
-    tables: dict[str, pl.DataFrame] = {
-        t: pl.concat([p[t] for p in parts], how="vertical_relaxed") if parts else _empty(t)
-        for t in DOCUMENT_TABLES
-    }
-    tables["dim_org_unit"] = (
-        merge_org_units([p["dim_org_unit"] for p in parts]) if parts else _empty("dim_org_unit")
-    )
-    tables["raw_documents"] = raw
-    tables["dim_unit"] = dim_unit(load_reference().units)
+            for key, batch in itertools.islice(pending, 1):
+                futures.append((runner.submit(key, batch, out_dir), key, batch))
     lap("extract")
-    summary.sentences = tables["stg_sentences"].height
-    summary.facts = tables["fct_metric"].height
-    summary.items = tables["fct_rectification_item"].height
-    summary.measures = tables["fct_measure"].height
+    rows = {name: sum(int(r["rows"][name]) for r in extracted) for name in EXTRACT_TABLES}
+    summary.sentences = rows["stg_sentences"]
+    summary.facts = rows["fct_metric"]
+    summary.items = rows["fct_rectification_item"]
+    summary.measures = rows["fct_measure"]
     logger.info(
         "extracted %d sentences and %d metric facts in %d tasks (%d cached)",
         summary.sentences,
@@ -528,7 +640,7 @@ def etl(
 
     if "validate" in chosen:
         try:
-            dq = validate(tables, run_id, docs_dir=target.parent / "dq", started_at=started)
+            dq = validate(extracted, raw, run_id, docs_dir=target.parent / "dq", started_at=started)
         except DataQualityError as exc:
             # The report of what failed must not hide the failure itself.
             state = publish(summary, exc.results, quarantine, return_state=True)
@@ -557,6 +669,11 @@ def etl(
                 }
             ]
         )
+        tables: dict[str, warehouse.Frame] = {
+            **(staged_tables(extracted) if extracted else {t: _empty(t) for t in EXTRACT_TABLES}),
+            "raw_documents": raw,
+            "dim_unit": dim_unit(load_reference().units),
+        }
         counts = load(
             target,
             tables,
@@ -575,6 +692,8 @@ def etl(
             if t in counts
         }
         summary.loaded = True
+        for result in extracted:  # in the warehouse now; a later run extracts only what changes
+            shutil.rmtree(result["dir"], ignore_errors=True)
         lap("load")
         if parquet_dir:
             summary.lake = lake(target, Path(parquet_dir), parquet_base_url)
@@ -586,6 +705,12 @@ def etl(
 
 
 def _empty(table: str) -> pl.DataFrame:
+    """The table with no rows, typed as the transforms type it."""
+    return _empty_tables()[table]
+
+
+@lru_cache(maxsize=1)
+def _empty_tables() -> dict[str, pl.DataFrame]:
     return extract_documents(
         pl.DataFrame(schema={"document_id": pl.String, "file_name": pl.String, "text": pl.String})
-    )[table]
+    )

@@ -55,6 +55,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -233,7 +234,7 @@ def _fsync(path: Path) -> None:
 
 def load(
     path: Path,
-    frames: Mapping[str, pl.DataFrame],
+    frames: Mapping[str, Frame],
     run_rows: Mapping[str, pl.DataFrame],
     *,
     full_refresh: bool = False,
@@ -246,7 +247,8 @@ def load(
     ``frames`` holds ``raw_documents`` (every file the run read, one row per
     path), per-document tables (any frame with a ``document_id`` column, such as
     ``stg_documents``, ``stg_sentences``, ``fct_metric``) and reference tables
-    (any other frame, such as ``dim_unit``, replaced whole). ``run_rows`` are
+    (any other frame, such as ``dim_unit``, replaced whole; ``dim_org_unit`` is merged).
+    A table may also be a ``StagedTable``: Parquet files DuckDB reads as it loads. ``run_rows`` are
     appended as they are (``etl_run``, ``dq_result``, ``quarantine``; the
     quarantine rows get ``etl_run``'s ``run_id``).
 
@@ -327,11 +329,37 @@ def _scope(input_dir: Path | str | None, etl_run: pl.DataFrame | None) -> str | 
     return folder.rstrip(os.sep) + os.sep
 
 
-def _per_document(frames: Mapping[str, pl.DataFrame]) -> list[str]:
+@dataclass(frozen=True)
+class StagedTable:
+    """A table the run wrote as Parquet files (one per extract batch) rather than holding in memory.
+
+    ``load`` lets DuckDB read the files itself, so loading a large run streams from disk and
+    the flow's memory does not grow with the corpus.
+    """
+
+    paths: tuple[str, ...]
+    columns: tuple[str, ...]
+
+    @classmethod
+    def of(cls, paths: list[Path]) -> StagedTable:
+        return cls(tuple(str(p) for p in paths), tuple(pl.read_parquet_schema(paths[0]).keys()))
+
+
+Frame = pl.DataFrame | StagedTable
+
+
+def _register(con: duckdb.DuckDBPyConnection, name: str, frame: Frame) -> None:
+    if isinstance(frame, StagedTable):
+        con.register(name, con.read_parquet(list(frame.paths), union_by_name=True))
+    else:
+        con.register(name, frame.to_arrow())
+
+
+def _per_document(frames: Mapping[str, Frame]) -> list[str]:
     return [t for t, f in frames.items() if t != "raw_documents" and "document_id" in f.columns]
 
 
-def _reference(frames: Mapping[str, pl.DataFrame]) -> list[str]:
+def _reference(frames: Mapping[str, Frame]) -> list[str]:
     return [t for t, f in frames.items() if t != "raw_documents" and "document_id" not in f.columns]
 
 
@@ -342,7 +370,7 @@ def _raw_frame(raw: pl.DataFrame) -> pl.DataFrame:
 
 def _apply(
     con: duckdb.DuckDBPyConnection,
-    frames: Mapping[str, pl.DataFrame],
+    frames: Mapping[str, Frame],
     run_rows: Mapping[str, pl.DataFrame],
     *,
     full_refresh: bool,
@@ -357,7 +385,7 @@ def _apply(
     stats = _refresh_raw(con, now) if full_refresh else _merge_raw(con, scope, now)
     _step("raw_documents")
     for table in _per_document(frames):
-        con.register("new_rows", frames[table].to_arrow())
+        _register(con, "new_rows", frames[table])
         if full_refresh:
             con.execute(f"DELETE FROM {table}")
             con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM new_rows")
@@ -377,8 +405,10 @@ def _apply(
         con.unregister("new_rows")
         _step(table)
     for table in _reference(frames):
-        con.register("new_rows", frames[table].to_arrow())
-        if table in MERGED_TABLES and not full_refresh:
+        _register(con, "new_rows", frames[table])
+        if table in MERGED_TABLES:
+            if full_refresh:
+                con.execute(f"DELETE FROM {table}")
             _merge_org_units(con)
         else:
             con.execute(f"DELETE FROM {table}")
@@ -400,9 +430,10 @@ def _merge_org_units(con: duckdb.DuckDBPyConnection) -> None:
     from ``bridge_sentence_org``, which holds every document's mentions by now, and a body no
     document mentions any more goes.
     """
-    con.execute(
+    con.execute(  # one row per body, also when several extract batches named it
         "INSERT INTO dim_org_unit BY NAME SELECT * FROM new_rows"
         " WHERE org_id NOT IN (SELECT org_id FROM dim_org_unit)"
+        " QUALIFY row_number() OVER (PARTITION BY org_id ORDER BY name) = 1"
     )
     con.execute(
         "UPDATE dim_org_unit SET parent_org_id = n.parent_org_id FROM new_rows n"
@@ -569,7 +600,7 @@ def _one(con: duckdb.DuckDBPyConnection, sql: str) -> tuple:
     return con.execute(sql).fetchall()[0]
 
 
-def _counts(con: duckdb.DuckDBPyConnection, frames: Mapping[str, pl.DataFrame]) -> dict[str, int]:
+def _counts(con: duckdb.DuckDBPyConnection, frames: Mapping[str, Frame]) -> dict[str, int]:
     tables = dict.fromkeys(
         [*DOCUMENT_TABLES, *_per_document(frames), "raw_documents", "quarantine", "document_version"]
     )
