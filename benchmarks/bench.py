@@ -1,6 +1,7 @@
 """Benchmark the taizhang pipeline on a synthetic corpus built from the seed reports.
 
-    .venv/bin/python benchmarks/bench.py --mb 20 [--work /tmp/taizhang-bench] [--keep]
+    .venv/bin/python benchmarks/bench.py --mb 100 [--runner processes|dask|threads]
+        [--also-mb 200] [--work /tmp/taizhang-bench] [--keep]
 
 It prints one line per figure:
 
@@ -11,12 +12,20 @@ It prints one line per figure:
    regex scan for digits.
 3. The full flow is run (`taizhang run`, embedded Prefect, in a child process so
    that peak RSS is its own). The script reports the wall seconds per stage,
-   MB/s, characters/s, facts/s, peak RSS, and the run's time as a multiple of the
-   bound.
+   MB/s, characters/s, facts/s, peak RSS (the flow's process and its workers,
+   summed, sampled every 0.1 s), and the run's time as a multiple of the bound.
 4. The same run is repeated with nothing changed, and then with 1% of the files
    changed.
 5. A run on an empty folder measures the fixed start-up (after one warm-up run, since
    a fresh Prefect home migrates its database on first use).
+6. With ``--also-mb``, a second corpus of that size gets a full run into a fresh
+   warehouse, and the growth of peak RSS between the two sizes is printed.
+
+Mind what the synthetic corpus is: paragraphs of five reports, recombined. Phrases
+repeat far more than in a real archive, so the extractor's memory of tagged windows
+(``transforms.metric_phrase``) hits far more often; the script also prints the
+extractor's speed on the seeds themselves, distinct text and a cold memory, which is
+the figure to plan a real archive with.
 
 This is a script, not a test: tests assert behaviour, this prints figures.
 """
@@ -24,16 +33,18 @@ This is a script, not a test: tests assert behaviour, this prints figures.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
 import re
-import resource
 import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+import psutil  # comes with distributed (prefect-dask); sums the RSS of the flow and its workers
 
 REPO = Path(__file__).resolve().parents[1]
 SEEDS = REPO / "seeds" / "raw"
@@ -76,31 +87,63 @@ def lower_bound(folder: Path) -> tuple[float, int]:
     return time.perf_counter() - start, sum(len(t) for t in texts)
 
 
-def run_flow(folder: Path, warehouse: Path, home: Path) -> dict[str, object]:
+def _tree_rss(proc: psutil.Process) -> int:
+    """Resident bytes of a process and all its descendants (task-runner workers included)."""
+    total = 0
+    for p in [proc, *proc.children(recursive=True)]:
+        with contextlib.suppress(psutil.Error):  # a worker that just ended
+            total += p.memory_info().rss
+    return total
+
+
+def extractor_speed() -> tuple[float, int]:
+    """Seconds and characters of ``extract_documents`` on the seeds: distinct text, cold memory."""
+    code = (
+        "import time; from pathlib import Path; from flows.ingest import read_folder; "
+        "from flows.etl import extract_documents; from transforms.metric_phrase import _tagger; "
+        "raw, _ = read_folder(Path('seeds/raw')); "
+        "_tagger.cache_clear(); import jieba; jieba.initialize(); "
+        "t = time.perf_counter(); extract_documents(raw); "
+        "print(time.perf_counter() - t, raw['text'].str.len_chars().sum())"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True)
+    secs, chars = out.stdout.split()[-2:]
+    return float(secs), int(chars)
+
+
+def run_flow(folder: Path, warehouse: Path, home: Path, runner: str) -> dict[str, object]:
     """Run the flow in a child process; return its summary with wall time and peak RSS."""
     code = (
         "import json,sys; from flows.etl import etl; "
         "s = etl(input_dir=sys.argv[1], warehouse_path=sys.argv[2]); print('SUMMARY ' + json.dumps(s))"
     )
-    env = {**os.environ, "PREFECT_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    env = {
+        **os.environ,
+        "PREFECT_HOME": str(home),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "TAIZHANG_TASK_RUNNER": runner,
+    }
     start = time.perf_counter()
-    out = subprocess.run(
+    child = subprocess.Popen(
         [sys.executable, "-c", code, str(folder), str(warehouse)],
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
         env=env,
         cwd=REPO,
-        check=False,
     )
+    proc, peak = psutil.Process(child.pid), 0
+    while child.poll() is None:
+        peak = max(peak, _tree_rss(proc))
+        time.sleep(0.1)
+    stdout, stderr = child.communicate()
     wall = time.perf_counter() - start
-    if out.returncode != 0:
-        raise SystemExit(f"flow failed:\n{out.stderr[-3000:]}")
-    peak = max(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, before)
-    line = next(ln for ln in out.stdout.splitlines() if ln.startswith("SUMMARY "))
+    if child.returncode != 0:
+        raise SystemExit(f"flow failed:\n{stderr[-3000:]}")
+    line = next(ln for ln in stdout.splitlines() if ln.startswith("SUMMARY "))
     summary = json.loads(line[len("SUMMARY ") :])
     summary["wall"] = wall
-    summary["peak_rss_mb"] = peak / 1024
+    summary["peak_rss_mb"] = peak / 2**20
     return summary
 
 
@@ -112,7 +155,7 @@ def report(name: str, s: dict[str, object], mb: float, chars: int, bound: float,
     print(f"{name}: MB/s (start-up included)    {mb / wall:.3f}")
     print(f"{name}: characters/s                {chars / wall:,.0f}")
     print(f"{name}: facts/s                     {int(s['facts']) / wall:,.0f}")  # type: ignore[call-overload]
-    print(f"{name}: peak RSS MB (max so far)    {float(s['peak_rss_mb']):.0f}")  # type: ignore[arg-type]
+    print(f"{name}: peak RSS MB (with workers)  {float(s['peak_rss_mb']):.0f}")  # type: ignore[arg-type]
     print(f"{name}: wall minus start-up         {wall - startup:.1f}")
     print(f"{name}: multiple of bare bound      {wall / bound:.0f}x")
     print(
@@ -129,6 +172,12 @@ def main() -> None:
     parser.add_argument("--mb", type=float, default=20.0, help="corpus size in MB of UTF-8 text")
     parser.add_argument("--work", type=Path, default=Path("/tmp/taizhang-bench"))
     parser.add_argument("--keep", action="store_true", help="keep the corpus and warehouse")
+    parser.add_argument(
+        "--runner",
+        default=os.environ.get("TAIZHANG_TASK_RUNNER", "processes"),
+        help="task runner for the flow (flows.runners): threads, processes, dask, tcp://host:port",
+    )
+    parser.add_argument("--also-mb", type=float, help="a second, larger corpus: the growth of peak RSS")
     args = parser.parse_args()
 
     shutil.rmtree(args.work, ignore_errors=True)
@@ -136,19 +185,22 @@ def main() -> None:
     empty.mkdir(parents=True)
     files, size = build_corpus(corpus, args.mb)
     mb = size / 1_000_000
-    print(f"machine: {os.cpu_count()} cores, python {sys.version.split()[0]}")
+    print(f"machine: {os.cpu_count()} cores, python {sys.version.split()[0]}, runner {args.runner}")
     print(f"corpus: documents {files}")
     print(f"corpus: MB {mb:.1f}")
     bound, chars = lower_bound(corpus)
     print(f"bound: read+decode+regex seconds {bound:.2f} ({mb / bound:.0f} MB/s)")
+    secs, seed_chars = extractor_speed()
+    print(f"extractor on the seeds (distinct text, one core): characters/s {seed_chars / secs:,.0f}")
 
-    run_flow(empty, args.work / "warmup.duckdb", home)  # a fresh PREFECT_HOME migrates its database once
-    startup = float(run_flow(empty, args.work / "empty.duckdb", home)["wall"])  # type: ignore[arg-type]
+    # A fresh PREFECT_HOME migrates its database once: warm it up first.
+    run_flow(empty, args.work / "warmup.duckdb", home, args.runner)
+    startup = float(run_flow(empty, args.work / "empty.duckdb", home, args.runner)["wall"])  # type: ignore[arg-type]
     print(f"start-up: empty-folder run seconds {startup:.1f}")
     warehouse = args.work / "taizhang.duckdb"
-    full = run_flow(corpus, warehouse, home)
+    full = run_flow(corpus, warehouse, home, args.runner)
     report("full", full, mb, chars, bound, startup)
-    again = run_flow(corpus, warehouse, home)
+    again = run_flow(corpus, warehouse, home, args.runner)
     report("unchanged", again, mb, chars, bound, startup)
     base = float(full["wall"]) - startup  # type: ignore[arg-type]
     share = (float(again["wall"]) - startup) / base  # type: ignore[arg-type]
@@ -157,10 +209,20 @@ def main() -> None:
     victims = rng.sample(sorted(corpus.glob("*.txt")), max(1, files // 100))
     for v in victims:
         v.write_text(v.read_text(encoding="utf-8") + "\n补充：新增12家企业。\n", encoding="utf-8")
-    changed = run_flow(corpus, warehouse, home)
+    changed = run_flow(corpus, warehouse, home, args.runner)
     report("1pct-changed", changed, mb, chars, bound, startup)
     share = (float(changed["wall"]) - startup) / base  # type: ignore[arg-type]
     print(f"1pct-changed: share of full run (start-up subtracted) {share:.0%}")
+    if args.also_mb:
+        big = args.work / "corpus-big"
+        files2, size2 = build_corpus(big, args.also_mb, seed=20261124)
+        mb2 = size2 / 1_000_000
+        print(f"corpus2: documents {files2} MB {mb2:.1f}")
+        large = run_flow(big, args.work / "big.duckdb", home, args.runner)
+        bound2, chars2 = lower_bound(big)
+        report("full2", large, mb2, chars2, bound2, startup)
+        growth = float(large["peak_rss_mb"]) / float(full["peak_rss_mb"]) - 1  # type: ignore[arg-type]
+        print(f"full2: peak RSS growth {mb:.0f} MB -> {mb2:.0f} MB {growth:.0%}")
     if not args.keep:
         shutil.rmtree(args.work, ignore_errors=True)
 
