@@ -1,0 +1,144 @@
+"""The task runner a run picks (flows/runners.py): spec parsing, and the same results on every runner."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+from prefect import flow, task
+from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner
+from prefect_dask import DaskTaskRunner
+
+from flows.runners import ENV_VAR, DaskRunner, ProcessTaskRunner, cpu_count, task_runner
+
+
+@pytest.mark.parametrize("spec", ["threads", " Threads ", ""])
+def test_threads_is_a_thread_pool_of_one_thread_per_core(spec: str) -> None:
+    runner = task_runner(spec)
+    assert type(runner) is ThreadPoolTaskRunner
+    assert runner._max_workers == cpu_count()
+
+
+def test_processes_is_prefects_process_pool_of_one_process_per_core() -> None:
+    runner = task_runner("processes")
+    assert isinstance(runner, ProcessPoolTaskRunner) and isinstance(runner, ProcessTaskRunner)
+    assert runner._max_workers == cpu_count()
+
+
+def test_dask_is_a_local_cluster_of_single_threaded_worker_processes() -> None:
+    runner = task_runner("dask")
+    assert isinstance(runner, DaskTaskRunner) and isinstance(runner, DaskRunner)
+    assert runner.address is None
+    assert runner.cluster_class == "distributed.LocalCluster"
+    assert runner.cluster_kwargs["n_workers"] == cpu_count()
+    assert runner.cluster_kwargs["threads_per_worker"] == 1
+    assert runner.cluster_kwargs["processes"] is True
+
+
+@pytest.mark.parametrize(
+    ("spec", "address"),
+    [
+        ("dask://10.0.0.5:8786", "tcp://10.0.0.5:8786"),
+        ("tcp://scheduler:8786", "tcp://scheduler:8786"),
+        ("tls://scheduler.example.org:8786", "tls://scheduler.example.org:8786"),
+        ("DASK://[::1]:8786", "tcp://[::1]:8786"),
+    ],
+)
+def test_an_address_connects_to_an_existing_scheduler(spec: str, address: str) -> None:
+    runner = task_runner(spec)
+    assert isinstance(runner, DaskRunner)
+    assert runner.address == address
+    assert runner.cluster_class is None and runner.cluster_kwargs == {}
+
+
+def test_the_environment_variable_is_the_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(ENV_VAR, "dask")
+    assert isinstance(task_runner(), DaskTaskRunner)
+    assert type(task_runner("threads")) is ThreadPoolTaskRunner  # an explicit spec wins
+    monkeypatch.delenv(ENV_VAR)
+    assert type(task_runner()) is ThreadPoolTaskRunner
+
+
+@pytest.mark.parametrize("spec", ["thread", "ray", "dask:8786", "http://scheduler:8786"])
+def test_a_bad_spec_says_which_runners_exist(spec: str) -> None:
+    with pytest.raises(ValueError, match=r"is not a task runner; use one of: threads, processes, dask, "):
+        task_runner(spec)
+
+
+@pytest.mark.parametrize("spec", ["tcp://scheduler", "dask://:8786", "tcp://scheduler:port", "tcp://h:1/x"])
+def test_a_bad_address_says_what_an_address_looks_like(spec: str) -> None:
+    with pytest.raises(ValueError, match=r"a Dask scheduler address is \w+://host:port"):
+        task_runner(spec)
+
+
+def test_a_bad_environment_variable_is_named_in_the_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(ENV_VAR, "gpu")
+    with pytest.raises(ValueError, match=rf"^\${ENV_VAR} 'gpu' is not a task runner"):
+        task_runner()
+
+
+@flow(name="toy-runners")
+def toy(n: int, key: str) -> dict[str, object]:
+    """Submit ``n`` tasks that return Polars frames; gather them in submission order."""
+    futures = [frame.submit(i, pl.DataFrame({"x": list(range(i + 1))})) for i in range(n)]
+    cached = [kept.submit(key, i) for i in range(n)]
+    return {
+        "frames": pl.concat([f.result() for f in futures]),
+        "cached": pl.concat([f.result()["t"] for f in cached]),
+        "states": [f.state.name for f in cached],
+        "pids": {f.result()["pid"][0] for f in futures},
+    }
+
+
+@task
+def frame(i: int, xs: pl.DataFrame) -> pl.DataFrame:
+    """A frame in, a frame out; the worker's pid tells where it ran."""
+    out = xs.select(pl.lit(i).alias("i"), "x", (pl.col("x") ** 2).alias("y"), pl.lit("台账").alias("s"))
+    return out.with_columns(pl.lit(os.getpid()).alias("pid"))
+
+
+@task(cache_key_fn=lambda _, p: f"toy-runners-{p['key']}-{p['i']}", persist_result=True)
+def kept(key: str, i: int) -> dict[str, pl.DataFrame]:
+    """A cached task, keyed like the flow's extract: a dict of frames, stored on first run."""
+    return {"t": pl.DataFrame({"i": [i], "words": [["台州", "整改"][i % 2]]})}
+
+
+@pytest.mark.parametrize("spec", ["threads", "processes", "dask", "tcp://127.0.0.1:8786"])
+def test_a_run_picks_its_runner_and_the_flow_keeps_its_own(spec: str) -> None:
+    runner = task_runner(spec)
+    picked = toy.with_options(task_runner=runner)
+    assert picked.task_runner is runner
+    assert toy.task_runner is not runner
+    # Each flow run opens a duplicate of the flow's runner: it must stay ours, with our settings.
+    copy = runner.duplicate()
+    assert type(copy) is type(runner) and copy == runner
+
+
+@pytest.mark.slow
+@pytest.mark.flow
+def test_every_runner_gives_the_same_results(prefect_harness: None, tmp_path: Path) -> None:
+    from prefect.settings import PREFECT_LOCAL_STORAGE_PATH, temporary_settings
+
+    n = 4
+    results = {}
+    with temporary_settings({PREFECT_LOCAL_STORAGE_PATH: tmp_path / "storage"}):
+        for spec in ("threads", "processes", "dask"):
+            key = uuid.uuid4().hex  # a fresh cache per runner: the first run computes, the second reads
+            first = toy.with_options(task_runner=task_runner(spec))(n, key)
+            second = toy.with_options(task_runner=task_runner(spec))(n, key)
+            assert first["states"] == ["Completed"] * n, spec
+            assert second["states"] == ["Cached"] * n, spec
+            assert_frame_equal(first["cached"], second["cached"])
+            if spec != "threads":  # the tasks ran in worker processes
+                assert os.getpid() not in first["pids"], spec
+            results[spec] = first
+        assert len(list((tmp_path / "storage").iterdir())) == 3 * n  # the workers wrote the storage
+
+    for spec in ("processes", "dask"):
+        assert_frame_equal(results[spec]["frames"].drop("pid"), results["threads"]["frames"].drop("pid"))
+        assert_frame_equal(results[spec]["cached"], results["threads"]["cached"])
+    assert results["threads"]["frames"]["i"].to_list() == [i for i in range(n) for _ in range(i + 1)]
