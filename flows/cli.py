@@ -44,13 +44,16 @@ EXTRA_FIELDS = [
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from flows.etl import DataQualityError, etl
+    from flows.runners import task_runner
     from flows.settings import RAW_DIR, default_warehouse
 
     input_dir = Path(args.input_dir) if args.input_dir else RAW_DIR
     target = Path(args.warehouse) if args.warehouse else default_warehouse()
     try:
         stages = [s.strip() for s in args.stages.split(",")] if args.stages else None
-        summary = etl(
+        runner = task_runner(args.runner) if args.runner else None
+        flow_ = etl.with_options(task_runner=runner) if runner else etl
+        summary = flow_(
             input_dir=str(input_dir),
             warehouse_path=str(target),
             full_refresh=args.full_refresh,
@@ -62,7 +65,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     except DataQualityError as exc:
         print(f"run failed, warehouse unchanged: {exc}", file=sys.stderr)
         return 1
-    except (FileNotFoundError, RuntimeError) as exc:
+    except (FileNotFoundError, RuntimeError, ValueError) as exc:
         print(f"run failed: {exc}", file=sys.stderr)
         return 1
     from flows import warehouse
@@ -162,6 +165,15 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         return 2
     from pydantic import ValidationError
 
+    if args.runner:  # the served runs execute in subprocesses that read it when they import the flow
+        from flows.runners import ENV_VAR, task_runner
+
+        try:
+            task_runner(args.runner)
+        except ValueError as exc:
+            print(exc, file=sys.stderr)
+            return 2
+        os.environ[ENV_VAR] = args.runner
     from flows.serve import DEFAULT_INBOX, serve_deployments
 
     try:
@@ -302,6 +314,12 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+RUNNER_HELP = (
+    "where tasks run: threads (default, or $TAIZHANG_TASK_RUNNER), sequential, processes, dask "
+    "(a local Dask cluster, one worker per core), or tcp://host:port (an existing Dask scheduler)"
+)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="taizhang", description=__doc__, formatter_class=argparse.RawTextHelpFormatter
@@ -318,6 +336,7 @@ def main(argv: list[str] | None = None) -> int:
         "--parquet", metavar="DIR", help="also write the warehouse as a Parquet lake (views.sql, lake.duckdb)"
     )
     p.add_argument("--parquet-base-url", help="where the lake's files will live, e.g. s3://bucket/taizhang")
+    p.add_argument("--runner", help=RUNNER_HELP)
     p.add_argument("--stages", help="comma-separated subset of ingest,transform,validate,load (default: all)")
     p.set_defaults(func=_cmd_run)
 
@@ -330,6 +349,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--inbox", help="folder the scheduled deployment reads (default: inbox/)")
     p.add_argument("--warehouse")
+    p.add_argument("--runner", help=RUNNER_HELP)
     p.set_defaults(func=_cmd_serve)
 
     p = sub.add_parser("sql", help="run a query or a .sql file read-only; no argument: interactive shell")

@@ -53,6 +53,7 @@ from flows.ingest import read_folder
 from flows.ledger_reference import load_ledger_reference
 from flows.progress import document_progress
 from flows.reference import load_reference
+from flows.runners import task_runner
 from flows.settings import RAW_DIR, REPO_ROOT, SEEDS_DIR, default_warehouse
 from flows.warehouse_state import WarehouseWriteError, explain_write_error, known_documents
 from transforms.dim_unit import dim_unit
@@ -534,7 +535,9 @@ def _run_name() -> str:
     return f"etl-{folder}-{datetime.now(UTC):%Y%m%d-%H%M%S}"
 
 
-@flow(name="etl", flow_run_name=_run_name, log_prints=True)
+# The runner comes from $TAIZHANG_TASK_RUNNER (threads when unset); `taizhang run --runner` picks
+# another per run with etl.with_options(task_runner=...).
+@flow(name="etl", flow_run_name=_run_name, log_prints=True, task_runner=task_runner())
 def etl(
     input_dir: str = str(RAW_DIR),
     warehouse_path: str | None = None,
@@ -543,6 +546,7 @@ def etl(
     show_progress: bool = False,
     parquet_dir: str | None = None,
     parquet_base_url: str | None = None,
+    batch_mb: float = BATCH_BYTES / 1_000_000,
 ) -> dict[str, object]:
     """Read Chinese government reports and load their metric facts into the DuckDB warehouse.
 
@@ -556,6 +560,8 @@ def etl(
         parquet_dir: After the load, also write every table as Parquet partitioned by document year, with
             views.sql and lake.duckdb over the files (for object storage and engines beyond DuckDB).
         parquet_base_url: Where the Parquet files will live, e.g. s3://bucket/taizhang (views.sql names it).
+        batch_mb: Megabytes of text per extract task: bounds each worker's memory; smaller batches
+            spread a small run over more workers.
     """
     chosen = list(stages or ALL_STAGES)
     started = datetime.now(UTC).replace(tzinfo=None)
@@ -602,7 +608,7 @@ def etl(
     extracted: list[dict[str, Any]] = []
     runner = extract.with_options(refresh_cache=True) if full_refresh else extract
     out_dir = str(target.parent / f".{target.name}.extract")
-    work = batches(documents)
+    work = batches(documents, max(1, int(batch_mb * 1_000_000)))
     with document_progress(documents.height, enabled=None if show_progress else False) as advance:
         # A window of batches in flight keeps every worker busy while bounding the frames
         # queued for them; results are taken in submission order, so every runner gives the
@@ -616,10 +622,12 @@ def etl(
             future.wait()
             state = future.state
             result = state.result()
+            cached = state.name == "Cached"
             if not _complete(result):  # cached, but its files were cleaned up since
                 result = extract.with_options(refresh_cache=True)(key, batch, out_dir)
+                cached = False
             summary.extract_tasks += 1
-            summary.extract_tasks_cached += int(state.name == "Cached")
+            summary.extract_tasks_cached += int(cached)
             extracted.append(result)
             advance(batch.height)
             for key, batch in itertools.islice(pending, 1):

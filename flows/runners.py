@@ -10,6 +10,7 @@ Specs (timings: the seeds' 5 documents x 10 as 50 extract tasks, 2 cores, 22.6 s
 - ``threads`` (the default): a thread pool of one thread per core; 12-14 s. Most of extract
   is Polars, which releases the GIL, so threads overlap well even though jieba's tagging
   holds it. Nothing to start, one process, and a run whose tasks are all cached costs nothing.
+- ``sequential``: one thread, one task at a time; the reference the others must equal.
 - ``processes``: Prefect's process pool (``spawn``), one process per core; 14-18 s. Each
   worker is a fresh interpreter that imports Prefect, Polars, the transforms and jieba's
   dictionary before its first task (2-4 s, even when every task turns out to be cached).
@@ -42,7 +43,7 @@ from prefect_dask import DaskTaskRunner
 
 ENV_VAR = "TAIZHANG_TASK_RUNNER"
 DEFAULT_SPEC = "threads"
-SPECS = ("threads", "processes", "dask", "dask://host:port", "tcp://host:port")
+SPECS = ("threads", "sequential", "processes", "dask", "dask://host:port", "tcp://host:port")
 _ADDRESS_SCHEMES = ("dask", "tcp", "tls")
 
 
@@ -72,6 +73,8 @@ def task_runner(spec: str | None = None) -> TaskRunner[Any]:
     workers = cpu_count()
     if kind == "threads":
         return ThreadPoolTaskRunner(max_workers=workers)
+    if kind == "sequential":  # one task at a time: the reference the parallel runners must equal
+        return ThreadPoolTaskRunner(max_workers=1)
     if kind == "processes":
         return ProcessTaskRunner(max_workers=workers)
     if kind == "dask":

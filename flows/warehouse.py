@@ -433,7 +433,7 @@ def _merge_org_units(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(  # one row per body, also when several extract batches named it
         "INSERT INTO dim_org_unit BY NAME SELECT * FROM new_rows"
         " WHERE org_id NOT IN (SELECT org_id FROM dim_org_unit)"
-        " QUALIFY row_number() OVER (PARTITION BY org_id ORDER BY name) = 1"
+        " QUALIFY row_number() OVER (PARTITION BY org_id ORDER BY type, level, parent_org_id NULLS LAST) = 1"
     )
     con.execute(
         "UPDATE dim_org_unit SET parent_org_id = n.parent_org_id FROM new_rows n"

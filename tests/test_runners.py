@@ -65,7 +65,7 @@ def test_the_environment_variable_is_the_default(monkeypatch: pytest.MonkeyPatch
 
 @pytest.mark.parametrize("spec", ["thread", "ray", "dask:8786", "http://scheduler:8786"])
 def test_a_bad_spec_says_which_runners_exist(spec: str) -> None:
-    with pytest.raises(ValueError, match=r"is not a task runner; use one of: threads, processes, dask, "):
+    with pytest.raises(ValueError, match=r"is not a task runner; use one of: threads, sequential, processes, dask, "):
         task_runner(spec)
 
 
@@ -142,3 +142,24 @@ def test_every_runner_gives_the_same_results(prefect_harness: None, tmp_path: Pa
         assert_frame_equal(results[spec]["frames"].drop("pid"), results["threads"]["frames"].drop("pid"))
         assert_frame_equal(results[spec]["cached"], results["threads"]["cached"])
     assert results["threads"]["frames"]["i"].to_list() == [i for i in range(n) for _ in range(i + 1)]
+
+
+@pytest.mark.slow
+@pytest.mark.flow
+def test_the_etl_flow_gives_the_same_warehouse_on_every_runner(prefect_harness: None, tmp_path: Path) -> None:
+    """The seeds in small batches (several extract tasks) on each runner, against one at a time."""
+    from flows import warehouse
+    from flows.etl import etl
+    from tests.conftest import SEEDS_RAW
+
+    sums = {}
+    for spec in ("sequential", "threads", "processes", "dask"):
+        target = tmp_path / spec / "wh.duckdb"  # its own extract folder, so its own cache keys
+        summary = etl.with_options(task_runner=task_runner(spec))(
+            input_dir=str(SEEDS_RAW), warehouse_path=str(target), batch_mb=0.02
+        )
+        assert summary["extract_tasks"] >= 3 and summary["extract_tasks_cached"] == 0, spec
+        sums[spec] = warehouse.checksums(target, current_only=True)
+    assert sums["threads"] == sums["sequential"]
+    assert sums["processes"] == sums["sequential"]
+    assert sums["dask"] == sums["sequential"]
