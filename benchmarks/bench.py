@@ -123,21 +123,22 @@ def run_flow(folder: Path, warehouse: Path, home: Path, runner: str) -> dict[str
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "TAIZHANG_TASK_RUNNER": runner,
     }
+    log = warehouse.with_suffix(".log")  # files, not pipes: a full pipe would stall the flow's logging
     start = time.perf_counter()
-    child = subprocess.Popen(
-        [sys.executable, "-c", code, str(folder), str(warehouse)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-        cwd=REPO,
-    )
-    proc, peak = psutil.Process(child.pid), 0
-    while child.poll() is None:
-        peak = max(peak, _tree_rss(proc))
-        time.sleep(0.1)
-    stdout, stderr = child.communicate()
+    with log.open("w") as err, log.with_suffix(".out").open("w") as out:
+        child = subprocess.Popen(
+            [sys.executable, "-c", code, str(folder), str(warehouse)],
+            stdout=out,
+            stderr=err,
+            env=env,
+            cwd=REPO,
+        )
+        proc, peak = psutil.Process(child.pid), 0
+        while child.poll() is None:
+            peak = max(peak, _tree_rss(proc))
+            time.sleep(0.1)
     wall = time.perf_counter() - start
+    stdout, stderr = log.with_suffix(".out").read_text(), log.read_text()
     if child.returncode != 0:
         raise SystemExit(f"flow failed:\n{stderr[-3000:]}")
     line = next(ln for ln in stdout.splitlines() if ln.startswith("SUMMARY "))

@@ -84,6 +84,7 @@ DOCUMENT_TABLES = (
 )
 EXTRACT_TABLES = (*DOCUMENT_TABLES, "dim_org_unit")
 TAGS = ["taizhang"]
+LOG_FILES = 50  # files named one by one in a run's log; the rest are counted
 
 
 # What ``extract`` depends on: a change to any of these files invalidates its cache.
@@ -220,8 +221,11 @@ def compare(raw: pl.DataFrame, warehouse_path: Path) -> pl.DataFrame:
         )
     )
     logger = get_run_logger()
-    for row in status.filter(pl.col("status") != "unchanged").iter_rows(named=True):
+    news = status.filter(pl.col("status") != "unchanged")
+    for row in news.head(LOG_FILES).iter_rows(named=True):
         logger.info("%s document: %s", row["status"], row["file_name"])
+    if news.height > LOG_FILES:
+        logger.info("… and %d more new or changed documents", news.height - LOG_FILES)
     counts = dict(status.group_by("status").len().iter_rows())
     logger.info("documents: %s", counts)
     return status.select("document_id", "source_path", "status")
