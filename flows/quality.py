@@ -37,6 +37,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import numbers
 import threading
 import uuid
 from collections.abc import Mapping
@@ -153,12 +154,14 @@ def validate_table_with_result(
     params = {key: _plain_parameter(value) for key, value in (parameters or {}).items()}
     with _lock:
         loaded = _load_suite(path, table)
+        # No unexpected_index_column_names: GX would then look up the key of every bad row one
+        # by one in pandas (about 40 µs a row, 15 s for 300 000 facts without a date). The
+        # sample's keys are looked up afterwards in ``_check_result``, for the sampled rows only.
         result_format: dict[str, Any] = dict(_RESULT_FORMAT)
         if loaded.row_key:
             missing = [column for column in loaded.row_key if column not in df.columns]
             if missing:
                 raise ValueError(f"{path}: row_key columns {missing} are not in the frame")
-            result_format["unexpected_index_column_names"] = list(loaded.row_key)
         batch = _batch_definition(table).get_batch(batch_parameters={"dataframe": frame})
         outcome = batch.validate(loaded.suite, expectation_parameters=params, result_format=result_format)
     by_id = {result.expectation_config.id: result for result in outcome.results}
@@ -173,6 +176,7 @@ def validate_table_with_result(
                 loaded.severity_by_id[expectation.id],
                 loaded.label_by_id[expectation.id],
                 loaded.row_key,
+                df,
                 result,
             )
         )
@@ -322,9 +326,10 @@ def _check_result(
     severity: str,
     label: str,
     row_key: tuple[str, ...],
+    df: pl.DataFrame,
     result: ExpectationValidationResult,
 ) -> CheckResult:
-    """Flatten one GX result into a CheckResult."""
+    """Flatten one GX result into a CheckResult; sampled bad rows get their key columns from ``df``."""
     config = result.expectation_config
     columns = _columns(config.kwargs)
     details = result.result or {}
@@ -338,6 +343,10 @@ def _check_result(
     unexpected = details.get("unexpected_count")
     sample: object = details.get("partial_unexpected_list")
     rows = details.get("partial_unexpected_index_list")
+    if row_key and rows and all(isinstance(row, numbers.Integral) for row in rows):  # frame positions
+        checked = [c for c in columns if c in df.columns and c not in row_key]
+        picked = df[[int(row) for row in rows]].select(*row_key, *checked)
+        rows = picked.to_dicts()
     if row_key and rows and all(isinstance(row, Mapping) for row in rows):
         # Key columns first, then the checked values: {"metric_id": …, "text": …, "source_slice": …}.
         sample = [
