@@ -28,7 +28,6 @@ input-hashing cache policy (Prefect would otherwise hash whole frames).
 from __future__ import annotations
 
 import hashlib
-import itertools
 import shutil
 import time
 import uuid
@@ -612,14 +611,18 @@ def etl(
     extracted: list[dict[str, Any]] = []
     runner = extract.with_options(refresh_cache=True) if full_refresh else extract
     out_dir = str(target.parent / f".{target.name}.extract")
-    work = batches(documents, max(1, int(batch_mb * 1_000_000)))
-    with document_progress(documents.height, enabled=None if show_progress else False) as advance:
+    # Batches leave this queue as they are submitted, and nothing else keeps the documents'
+    # text (``raw`` aside), so a finished batch's text is freed.
+    pending = deque(batches(documents, max(1, int(batch_mb * 1_000_000))))
+    total = documents.height
+    del documents
+    with document_progress(total, enabled=None if show_progress else False) as advance:
         # A window of batches in flight keeps every worker busy while bounding the frames
         # queued for them; results are taken in submission order, so every runner gives the
         # same tables.
         futures: deque[Any] = deque()
-        pending = iter(work)
-        for key, batch in itertools.islice(pending, IN_FLIGHT):
+        while pending and len(futures) < IN_FLIGHT:
+            key, batch = pending.popleft()
             futures.append((runner.submit(key, batch, out_dir), key, batch))
         while futures:
             future, key, batch = futures.popleft()
@@ -634,7 +637,9 @@ def etl(
             summary.extract_tasks_cached += int(cached)
             extracted.append(result)
             advance(batch.height)
-            for key, batch in itertools.islice(pending, 1):
+            del future, batch
+            if pending:
+                key, batch = pending.popleft()
                 futures.append((runner.submit(key, batch, out_dir), key, batch))
     lap("extract")
     rows = {name: sum(int(r["rows"][name]) for r in extracted) for name in EXTRACT_TABLES}
