@@ -68,7 +68,7 @@ ALL_STAGES: list[Stage] = ["ingest", "transform", "validate", "load"]
 BATCH_BYTES = 2_000_000
 IN_FLIGHT = 8  # extract batches submitted ahead of the one being collected
 # Text per validation chunk: Great Expectations checks pandas copies, so this bounds memory.
-VALIDATE_CHUNK_BYTES = 32_000_000
+VALIDATE_CHUNK_BYTES = 16_000_000
 # Tables whose rows each belong to one document, produced by ``extract``.
 DOCUMENT_TABLES = (
     "stg_documents",

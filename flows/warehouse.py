@@ -90,6 +90,7 @@ VERSION_COLUMNS = (
 # raw_documents columns that say when, not what: left out when comparing current states.
 _WHEN_COLUMNS = ("ingested_at", "removed_at", "removed_reason")
 DEFAULT_TIMEOUT = 300.0
+LOAD_MEMORY_LIMIT = "768MB"  # DuckDB's memory during a load; beyond it, it spills to disk
 
 # Called with the name of each step of a load. Nothing in the package sets it; the
 # kill tests set it in a child process to die at a precise point, and it can trace a load.
@@ -179,6 +180,9 @@ def writer_lock(path: Path, timeout: float = DEFAULT_TIMEOUT) -> Iterator[None]:
 
 
 def _remove(path: Path) -> None:
+    if path.is_dir():  # a load's spill folder
+        shutil.rmtree(path, ignore_errors=True)
+        return
     with contextlib.suppress(FileNotFoundError):
         path.unlink()
 
@@ -282,6 +286,10 @@ def load(
             _step("copied")
             con = connect(tmp)
             try:
+                # A bounded buffer pool: a large run's load spills to disk beside the warehouse
+                # instead of growing the process with the run (DuckDB's default is 80% of RAM).
+                con.execute(f"SET memory_limit = '{LOAD_MEMORY_LIMIT}'")
+                con.execute(f"SET temp_directory = '{tmp}.spill'")
                 apply_schema(con)
                 _step("schema")
                 with transaction(con):
@@ -304,6 +312,8 @@ def load(
             _remove(tmp)
             _remove(_wal(tmp))
             raise
+        finally:
+            shutil.rmtree(f"{tmp}.spill", ignore_errors=True)
         _step("done")
     return {**counts, **stats}
 
