@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+import tempfile
 import time
 import uuid
 from collections import deque
@@ -270,6 +271,26 @@ def extract(bucket_key: str, documents: pl.DataFrame, out_dir: str) -> dict[str,
         rows["fct_metric"],
     )
     return {"dir": str(folder), "rows": rows, "bytes": int(documents["text"].str.len_bytes().sum() or 0)}
+
+
+def _staging_dir(target: Path) -> Path:
+    """Where extract batches write their Parquet files: ``.<warehouse>.extract`` beside the warehouse.
+
+    Beside it, because that disk holds the warehouse anyway and is the one a cluster's workers
+    must share. When that folder cannot be made (the warehouse's folder path is wrong, say), a
+    folder under the system's temp directory stands in, so that the run still extracts and
+    validates and the load then fails with the message that says what is wrong with the path.
+    """
+    beside = target.parent / f".{target.name}.extract"
+    try:
+        beside.mkdir(parents=True, exist_ok=True)
+        return beside
+    except OSError as exc:
+        name = hashlib.sha256(str(target.resolve()).encode()).hexdigest()[:16]
+        fallback = Path(tempfile.gettempdir()) / f"taizhang-extract-{name}"
+        get_run_logger().warning("cannot write %s (%s); extract batches go to %s", beside, exc, fallback)
+        fallback.mkdir(parents=True, exist_ok=True)
+        return fallback
 
 
 def _complete(result: dict[str, Any]) -> bool:
@@ -610,7 +631,7 @@ def etl(
         )
     extracted: list[dict[str, Any]] = []
     runner = extract.with_options(refresh_cache=True) if full_refresh else extract
-    out_dir = str(target.parent / f".{target.name}.extract")
+    out_dir = str(_staging_dir(target))
     # Batches leave this queue as they are submitted, and nothing else keeps the documents'
     # text (``raw`` aside), so a finished batch's text is freed.
     pending = deque(batches(documents, max(1, int(batch_mb * 1_000_000))))

@@ -291,7 +291,13 @@ def test_an_on_demand_run_started_like_the_ui_completes_loads_the_warehouse_and_
         },
         "enforce_parameter_schema": found["enforce_parameter_schema"],
     }
-    response = httpx.post(f"{stack.api}/deployments/{found['id']}/create_flow_run", json=body, timeout=10)
+    url = f"{stack.api}/deployments/{found['id']}/create_flow_run"
+    response = httpx.post(url, json=body, timeout=10)
+    for _ in range(5):  # 503: the server's SQLite is busy (the scheduled run writes too); retry
+        if response.status_code != 503:
+            break
+        time.sleep(2)
+        response = httpx.post(url, json=body, timeout=10)
     assert response.status_code == 201, response.text
     run_id = response.json()["id"]
 
