@@ -208,13 +208,21 @@ def ingest(input_dir: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
 def compare(raw: pl.DataFrame, warehouse_path: Path) -> pl.DataFrame:
     """``document_id, source_path, status`` with status new / changed / unchanged against the warehouse."""
     known = known_documents(warehouse_path)
+    # Unchanged means this path holds this text in the warehouse now. The same text at another
+    # path (a copy, a move) or at a path marked removed (a restore) is extracted again: the
+    # load rewrites the rows of every document whose paths changed.
+    current = known.filter(pl.col("current")).select(
+        "source_path", "document_id", pl.lit(True).alias("_current")
+    )
+    paths = known.select("source_path").unique().with_columns(pl.lit(True).alias("_known_path"))
     status = (
         raw.select("document_id", "source_path", "file_name")
-        .join(known.rename({"document_id": "known_id"}), on="source_path", how="left")
+        .join(current, on=["source_path", "document_id"], how="left")
+        .join(paths, on="source_path", how="left")
         .with_columns(
-            pl.when(pl.col("document_id").is_in(known["document_id"].implode()))
+            pl.when(pl.col("_current"))
             .then(pl.lit("unchanged"))
-            .when(pl.col("known_id").is_not_null())
+            .when(pl.col("_known_path"))
             .then(pl.lit("changed"))
             .otherwise(pl.lit("new"))
             .alias("status")

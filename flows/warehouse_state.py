@@ -17,8 +17,11 @@ class WarehouseWriteError(RuntimeError):
 
 
 def known_documents(path: Path) -> pl.DataFrame:
-    """``document_id, source_path`` already in the warehouse (empty when there is none yet)."""
-    empty = pl.DataFrame(schema={"document_id": pl.String, "source_path": pl.String})
+    """``document_id, source_path, current`` already in the warehouse (empty when there is none yet).
+
+    ``current`` is false for a path marked removed: a file that comes back is not unchanged.
+    """
+    empty = pl.DataFrame(schema={"document_id": pl.String, "source_path": pl.String, "current": pl.Boolean})
     if not path.is_file():
         return empty
     con = duckdb.connect(str(path), read_only=True)
@@ -28,7 +31,10 @@ def known_documents(path: Path) -> pl.DataFrame:
         ).fetchall()
         if not has[0][0]:
             return empty
-        rel = con.sql("select distinct document_id, source_path from raw_documents")
+        rel = con.sql(
+            "select document_id, source_path, bool_or(removed_at is null) as current"
+            " from raw_documents group by all"
+        )
         return pl.from_arrow(rel.to_arrow_table())  # type: ignore[return-value]
     finally:
         con.close()

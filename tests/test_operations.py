@@ -149,3 +149,28 @@ def test_a_warehouse_locked_by_another_process_gives_a_message_naming_the_lock(t
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_a_copied_or_restored_file_keeps_its_documents_rows(
+    prefect_harness: None, inbox: Path, tmp_path: Path
+) -> None:
+    from flows import warehouse
+    from flows.etl import etl
+
+    target = tmp_path / "wh.duckdb"
+    first = etl(input_dir=str(inbox), warehouse_path=str(target))
+    victim = sorted(inbox.iterdir())[0]
+    text = victim.read_text(encoding="utf-8")
+    facts = "SELECT count(*) FROM fct_metric WHERE document_id IN (SELECT document_id FROM current_documents)"
+
+    shutil.copy(victim, inbox / "copy_of_first.txt")  # the same text at a second path
+    etl(input_dir=str(inbox), warehouse_path=str(target))
+    assert warehouse.query(target, facts).item() == first["totals"]["fct_metric"]
+
+    victim.unlink()
+    (inbox / "copy_of_first.txt").unlink()
+    etl(input_dir=str(inbox), warehouse_path=str(target))  # both paths marked removed
+    victim.write_text(text, encoding="utf-8")
+    restored = etl(input_dir=str(inbox), warehouse_path=str(target))
+    assert restored["unchanged"] == 4
+    assert warehouse.query(target, facts).item() == first["totals"]["fct_metric"]
