@@ -175,7 +175,7 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the corpus and warehouse")
     parser.add_argument(
         "--runner",
-        default=os.environ.get("TAIZHANG_TASK_RUNNER", "processes"),
+        default=os.environ.get("TAIZHANG_TASK_RUNNER") or "threads",
         help="task runner for the flow (flows.runners): threads, processes, dask, tcp://host:port",
     )
     parser.add_argument("--also-mb", type=float, help="a second, larger corpus: the growth of peak RSS")

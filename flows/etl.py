@@ -262,8 +262,15 @@ def extract(bucket_key: str, documents: pl.DataFrame, out_dir: str) -> dict[str,
     folder appears whole or not at all (written aside, then renamed), so a cached result
     never points at half a batch. Cached by content: see ``batches``.
     """
-    tables = extract_documents(documents)
     folder = Path(out_dir) / bucket_key
+    done = {"dir": str(folder), "bytes": int(documents["text"].str.len_bytes().sum() or 0)}
+    if _complete(done):  # another run extracted these very documents a moment ago
+        rows = {
+            name: pl.scan_parquet(folder / f"{name}.parquet").select(pl.len()).collect().item()
+            for name in EXTRACT_TABLES
+        }
+        return {**done, "rows": rows}
+    tables = extract_documents(documents)
     scratch = folder.with_name(f"{bucket_key}.tmp-{uuid.uuid4().hex[:8]}")
     scratch.mkdir(parents=True)
     for name in EXTRACT_TABLES:
@@ -369,8 +376,7 @@ def combine_results(parts: list[pl.DataFrame]) -> pl.DataFrame:
     first = parts[0]
     rows = pl.concat([first, *(p.filter(pl.col("table_name") != "dim_unit") for p in parts[1:])])
     return (
-        rows.with_columns(pl.int_range(pl.len()).alias("_order"))
-        .group_by("run_id", "table_name", "expectation", "severity", maintain_order=True)
+        rows.group_by("run_id", "table_name", "expectation", "severity", maintain_order=True)
         .agg(
             pl.col("success").all(),
             pl.col("observed_value")
@@ -741,8 +747,15 @@ def etl(
         for result in extracted:  # in the warehouse now; a later run extracts only what changes
             shutil.rmtree(result["dir"], ignore_errors=True)
         lap("load")
-        if parquet_dir:
-            summary.lake = lake(target, Path(parquet_dir), parquet_base_url)
+        if parquet_dir:  # the load has committed: a lake that cannot be written is a warning
+            state = lake(target, Path(parquet_dir), parquet_base_url, return_state=True)
+            if state.is_completed():
+                summary.lake = state.result()
+            else:
+                logger.warning(
+                    "the warehouse is loaded, but the Parquet lake was not written: %s", state.message
+                )
+                summary.lake = {"directory": parquet_dir, "files": 0, "database": None, "note": state.message}
             lap("lake")
     else:
         logger.info("stage load left out: dry run, the warehouse was not touched")

@@ -65,7 +65,8 @@ def test_the_environment_variable_is_the_default(monkeypatch: pytest.MonkeyPatch
 
 @pytest.mark.parametrize("spec", ["thread", "ray", "dask:8786", "http://scheduler:8786"])
 def test_a_bad_spec_says_which_runners_exist(spec: str) -> None:
-    with pytest.raises(ValueError, match=r"is not a task runner; use one of: threads, sequential, processes, dask, "):
+    listed = r"is not a task runner; use one of: threads, sequential, processes, dask, "
+    with pytest.raises(ValueError, match=listed):
         task_runner(spec)
 
 
