@@ -51,8 +51,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     target = Path(args.warehouse) if args.warehouse else default_warehouse()
     try:
         stages = [s.strip() for s in args.stages.split(",")] if args.stages else None
-        runner = task_runner(args.runner) if args.runner else None
-        flow_ = etl.with_options(task_runner=runner) if runner else etl
+        flow_ = etl.with_options(task_runner=task_runner(args.runner))  # None: $TAIZHANG_TASK_RUNNER
         summary = flow_(
             input_dir=str(input_dir),
             warehouse_path=str(target),

@@ -28,6 +28,7 @@ input-hashing cache policy (Prefect would otherwise hash whole frames).
 from __future__ import annotations
 
 import hashlib
+import logging
 import shutil
 import tempfile
 import time
@@ -573,9 +574,18 @@ def _run_name() -> str:
     return f"etl-{folder}-{datetime.now(UTC):%Y%m%d-%H%M%S}"
 
 
+def _default_runner() -> Any:
+    """$TAIZHANG_TASK_RUNNER's runner; a bad value must not make this module unimportable."""
+    try:
+        return task_runner()
+    except ValueError as exc:
+        logging.getLogger(__name__).warning("%s; the flow uses threads", exc)
+        return task_runner("threads")
+
+
 # The runner comes from $TAIZHANG_TASK_RUNNER (threads when unset); `taizhang run --runner` picks
 # another per run with etl.with_options(task_runner=...).
-@flow(name="etl", flow_run_name=_run_name, log_prints=True, task_runner=task_runner())
+@flow(name="etl", flow_run_name=_run_name, log_prints=True, task_runner=_default_runner())
 def etl(
     input_dir: str = str(RAW_DIR),
     warehouse_path: str | None = None,
