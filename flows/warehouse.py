@@ -289,7 +289,8 @@ def load(
                 # A bounded buffer pool: a large run's load spills to disk beside the warehouse
                 # instead of growing the process with the run (DuckDB's default is 80% of RAM).
                 con.execute(f"SET memory_limit = '{LOAD_MEMORY_LIMIT}'")
-                con.execute(f"SET temp_directory = '{tmp}.spill'")
+                spill = f"{tmp}.spill".replace("'", "''")  # a quote in the path stays a quote
+                con.execute(f"SET temp_directory = '{spill}'")
                 apply_schema(con)
                 _step("schema")
                 with transaction(con):
