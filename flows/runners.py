@@ -139,26 +139,36 @@ def _open_for_workers(stack: ExitStack, workers: int, extra_env: dict[str, str] 
             stack.callback(os.environ.pop, name, None)
 
 
-class ProcessTaskRunner(ProcessPoolTaskRunner):
-    """Prefect's process pool, set up for its workers (see ``_open_for_workers``)."""
+class _WorkerSetup:
+    """Opens ``_prepare``'s settings before the runner starts its workers, and undoes them after."""
 
-    def __enter__(self) -> ProcessTaskRunner:
+    def _prepare(self, stack: ExitStack) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Any:
         self._opened = ExitStack()
         try:
-            _open_for_workers(self._opened, self._max_workers)
-            return super().__enter__()
+            self._prepare(self._opened)
+            return super().__enter__()  # type: ignore[misc]
         except BaseException:
             self._opened.close()
             raise
 
     def __exit__(self, *exc: Any) -> None:
         try:
-            super().__exit__(*exc)
+            super().__exit__(*exc)  # type: ignore[misc]
         finally:
             self._opened.close()
 
 
-class DaskRunner(DaskTaskRunner):
+class ProcessTaskRunner(_WorkerSetup, ProcessPoolTaskRunner):
+    """Prefect's process pool, set up for its workers (see ``_open_for_workers``)."""
+
+    def _prepare(self, stack: ExitStack) -> None:
+        _open_for_workers(stack, self._max_workers)
+
+
+class DaskRunner(_WorkerSetup, DaskTaskRunner):
     """prefect-dask's runner, set up for its workers (see ``_open_for_workers``), Dask's logs quiet.
 
     A LocalCluster logs a dozen INFO lines per worker at start and stop, which Prefect's
@@ -168,7 +178,7 @@ class DaskRunner(DaskTaskRunner):
     The environment reaches only a LocalCluster's workers: a remote cluster keeps its own.
     """
 
-    def __enter__(self) -> DaskRunner:
+    def _prepare(self, stack: ExitStack) -> None:
         from prefect.settings import PREFECT_API_URL
 
         if self.address and not PREFECT_API_URL.value():
@@ -177,20 +187,8 @@ class DaskRunner(DaskTaskRunner):
                 "machine's embedded Prefect server, which only workers on this machine can reach",
                 self.address,
             )
-        self._opened = ExitStack()
-        try:
-            workers = int(self.cluster_kwargs.get("n_workers") or cpu_count())
-            _open_for_workers(self._opened, workers, {"DASK_LOGGING__DISTRIBUTED": "warning"})
-            quiet = logging.getLogger("distributed")
-            self._opened.callback(quiet.setLevel, quiet.level)
-            quiet.setLevel(logging.WARNING)
-            return super().__enter__()
-        except BaseException:
-            self._opened.close()
-            raise
-
-    def __exit__(self, *exc: Any) -> None:
-        try:
-            super().__exit__(*exc)
-        finally:
-            self._opened.close()
+        workers = int(self.cluster_kwargs.get("n_workers") or cpu_count())
+        _open_for_workers(stack, workers, {"DASK_LOGGING__DISTRIBUTED": "warning"})
+        quiet = logging.getLogger("distributed")
+        stack.callback(quiet.setLevel, quiet.level)
+        quiet.setLevel(logging.WARNING)
