@@ -27,6 +27,7 @@ import datetime as dt
 import html
 import json
 import re
+import threading
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
@@ -97,6 +98,21 @@ def prepare(
     tables: Mapping[str, pl.DataFrame], today: dt.date | None = None
 ) -> tuple[dict[str, pl.DataFrame], dict[str, object]]:
     """Return the frames to validate (with validation-only columns) and the suite parameters.
+
+    ``prepare_each`` is the same, a table at a time.
+    """
+    builders, parameters = prepare_each(tables, today)
+    return {table: build() for table, build in builders.items()}, parameters
+
+
+def prepare_each(
+    tables: Mapping[str, pl.DataFrame], today: dt.date | None = None
+) -> tuple[dict[str, Callable[[], pl.DataFrame]], dict[str, object]]:
+    """For each table to validate, a function that builds its frame; and the suite parameters.
+
+    Built one at a time and dropped once checked, the frames (which add copies of the text
+    at each offset pair) never all live at once: a chunk's checks then need about half the
+    memory.
 
     ``tables`` is what ``flows.etl.build_tables`` returns (or what ``validate_warehouse``
     reads); ``raw_documents`` supplies the texts that offsets point into. Only tables that
@@ -179,16 +195,21 @@ def prepare(
             },
         ),
     }
-    frames = {}
-    for table, build in builders.items():
-        frame = tables.get(table)
-        if frame is None:
-            continue
-        prepared = build(_typed_offsets(frame))
-        if prepared.height != frame.height:  # a join that multiplied rows would fake duplicates
-            raise AssertionError(f"prepare changed the row count of {table}")
-        frames[table] = prepared
-    return frames, _parameters(tables, today)
+
+    def builder(table: str, build: Callable[[pl.DataFrame], pl.DataFrame]) -> Callable[[], pl.DataFrame]:
+        def built() -> pl.DataFrame:
+            frame = tables[table]
+            prepared = build(_typed_offsets(frame))
+            if prepared.height != frame.height:  # a join that multiplied rows would fake duplicates
+                raise AssertionError(f"prepare changed the row count of {table}")
+            return prepared
+
+        return built
+
+    present = {
+        table: builder(table, build) for table, build in builders.items() if tables.get(table) is not None
+    }
+    return present, _parameters(tables, today)
 
 
 def _parameters(tables: Mapping[str, pl.DataFrame], today: dt.date) -> dict[str, object]:
@@ -421,7 +442,9 @@ def validate_all(
     says how many were checked. Nothing is raised for failed checks: use
     ``critical_failures_message`` to decide whether the load may go on.
     """
-    frames, parameters = prepare(tables, today=today)
+    with _warm_lock:  # a warm-up under way finishes first rather than interleaving with this
+        pass
+    frames, parameters = prepare_each(tables, today=today)
     suites = set(quality.suite_tables(suite_dir))
     order = [t for t in TABLES if t in suites] + sorted(suites - set(TABLES))
     rows: list[dict[str, object]] = []
@@ -430,7 +453,7 @@ def validate_all(
         if table not in frames:
             continue
         checks, outcomes[table] = quality.validate_table_with_result(
-            table, frames[table], parameters, suite_dir
+            table, frames[table](), parameters, suite_dir
         )
         rows.extend(
             {
@@ -451,6 +474,28 @@ def validate_all(
     while len(_gx_results) > _KEEP_GX_RESULTS:
         _gx_results.popitem(last=False)
     return pl.DataFrame(rows, schema=DQ_RESULT_SCHEMA)
+
+
+_warmed: list[bool] = []
+_warm_lock = threading.Lock()
+
+
+def warm_up(tables: Mapping[str, pl.DataFrame]) -> None:
+    """Run every suite once on ``tables`` (empty ones, say), keeping no result; once per process.
+
+    GX's first validation in a process costs 6-9 s more than later ones: importing it,
+    building the context, parsing the suites, and first-use set-up inside GX. The flow calls
+    this on a background thread as it starts, so that cost overlaps with reading and
+    extracting instead of delaying the first chunk's checks; the module lock in
+    ``flows.quality`` makes a validation that starts meanwhile wait for it.
+    """
+    with _warm_lock:
+        if _warmed:
+            return
+        frames, parameters = prepare(tables)
+        for table, frame in frames.items():
+            quality.validate_table(table, frame, parameters)
+        _warmed.append(True)
 
 
 def dq_run_row(results: pl.DataFrame, run_id: str, started_at: dt.datetime) -> pl.DataFrame:

@@ -34,7 +34,7 @@ import tempfile
 import time
 import uuid
 from collections import deque
-from collections.abc import Iterator
+from concurrent.futures import Future
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -48,9 +48,9 @@ from prefect.cache_policies import NO_CACHE
 from prefect.context import TaskRunContext
 from prefect.tasks import exponential_backoff
 
+from flows import checker, warehouse
 from flows import dq as dq_checks
-from flows import warehouse
-from flows.ingest import read_folder
+from flows.ingest import RAW_SCHEMA, read_folder
 from flows.ledger_reference import load_ledger_reference
 from flows.progress import document_progress
 from flows.reference import load_reference
@@ -67,10 +67,10 @@ Stage = Literal["ingest", "transform", "validate", "load"]
 ALL_STAGES: list[Stage] = ["ingest", "transform", "validate", "load"]
 # Text per extract task. Bounds a task's memory and keeps a 2-core machine's workers busy
 # with a few dozen tasks per 100 MB (each task costs Prefect a few ms, and a result write).
-BATCH_BYTES = 2_000_000
-IN_FLIGHT = 8  # extract batches submitted ahead of the one being collected
+BATCH_BYTES = 8_000_000
+IN_FLIGHT = 4  # extract batches submitted ahead of the one being collected
 # Text per validation chunk: Great Expectations checks pandas copies, so this bounds memory.
-VALIDATE_CHUNK_BYTES = 16_000_000
+VALIDATE_CHUNK_BYTES = 32_000_000
 # Tables whose rows each belong to one document, produced by ``extract``.
 DOCUMENT_TABLES = (
     "stg_documents",
@@ -322,48 +322,38 @@ def staged_tables(results: list[dict[str, Any]]) -> dict[str, warehouse.StagedTa
     }
 
 
-def read_chunks(
-    results: list[dict[str, Any]], raw: pl.DataFrame, chunk_bytes: int = VALIDATE_CHUNK_BYTES
-) -> Iterator[dict[str, pl.DataFrame]]:
-    """The extracted tables a chunk of batches at a time (about ``chunk_bytes`` of text each).
+def chunk_tables(
+    group: list[dict[str, Any]], raw: pl.DataFrame, units: pl.DataFrame, all_unchanged: bool = False
+) -> dict[str, pl.DataFrame]:
+    """The extracted tables of a group of batches, to validate together (one chunk).
 
-    Every check but dim_unit's looks within one document (offsets, foreign keys, ids hashed
-    with the document), so checking chunk by chunk finds what checking everything at once
-    would, with memory bounded by the chunk. With no batches, one chunk of empty tables (an
-    empty folder: its warnings say so), or only dim_unit when every document is unchanged.
+    ``raw`` holds (at least) the group's documents, whose text the offsets point into. Every
+    check but dim_unit's looks within one document (offsets, foreign keys, ids hashed with
+    the document), so checking chunk by chunk finds what checking everything at once would,
+    with memory bounded by the chunk. An empty group gives empty tables (an empty folder:
+    its warnings say so), or only dim_unit when ``all_unchanged`` (the folder has documents
+    but every one is in the warehouse already: only the reference data is new). ``units`` is
+    the dim_unit the run loads, so that what is checked is what is loaded.
     """
-    chunk: list[dict[str, Any]] = []
-    size = 0
-    groups: list[list[dict[str, Any]]] = []
-    for r in results:
-        if chunk and size + int(r["bytes"]) > chunk_bytes:
-            groups.append(chunk)
-            chunk, size = [], 0
-        chunk.append(r)
-        size += int(r["bytes"])
-    groups.append(chunk)
-    units = dim_unit(load_reference().units)
-    if not results and raw.height:  # every document is unchanged: only the reference data is new
-        yield {"dim_unit": units}
-        return
-    for group in groups:
-        if group:
-            tables = {
-                name: pl.concat(
-                    [pl.read_parquet(Path(r["dir"]) / f"{name}.parquet") for r in group],
-                    how="vertical_relaxed",
-                )
-                for name in DOCUMENT_TABLES
-            }
-            tables["dim_org_unit"] = merge_org_units(
-                [pl.read_parquet(Path(r["dir"]) / "dim_org_unit.parquet") for r in group]
+    if not group and all_unchanged:
+        return {"dim_unit": units}
+    if group:
+        tables = {
+            name: pl.concat(
+                [pl.read_parquet(Path(r["dir"]) / f"{name}.parquet") for r in group],
+                how="vertical_relaxed",
             )
-        else:
-            tables = {name: _empty(name) for name in EXTRACT_TABLES}
-        ids = tables["stg_documents"]["document_id"].implode()
-        tables["raw_documents"] = raw.filter(pl.col("document_id").is_in(ids))
-        tables["dim_unit"] = units
-        yield tables
+            for name in DOCUMENT_TABLES
+        }
+        tables["dim_org_unit"] = merge_org_units(
+            [pl.read_parquet(Path(r["dir"]) / "dim_org_unit.parquet") for r in group]
+        )
+    else:
+        tables = {name: _empty(name) for name in EXTRACT_TABLES}
+    ids = tables["stg_documents"]["document_id"].implode()
+    tables["raw_documents"] = raw.filter(pl.col("document_id").is_in(ids))
+    tables["dim_unit"] = units
+    return tables
 
 
 def combine_results(parts: list[pl.DataFrame]) -> pl.DataFrame:
@@ -427,18 +417,21 @@ def with_source_slice(facts: pl.DataFrame, raw: pl.DataFrame) -> pl.DataFrame:
 DQ_SCHEMA = dq_checks.DQ_RESULT_SCHEMA
 
 
-@task(name="validate", timeout_seconds=1800, cache_policy=NO_CACHE, tags=[*TAGS, "quality"])
+@task(name="validate", timeout_seconds=600, cache_policy=NO_CACHE, tags=[*TAGS, "quality"])
 def validate(
-    extracted: list[dict[str, Any]],
-    raw: pl.DataFrame,
+    checks: list[Future[pl.DataFrame]],
     run_id: str,
     docs_dir: Path | None = None,
     started_at: datetime | None = None,
 ) -> pl.DataFrame:
-    """Run every table's GX suite on what was extracted, chunk by chunk (``read_chunks``), and
-    write the data docs; raise on a critical failure."""
+    """Wait for the chunks' checks, combine their results (``combine_results``), log what
+    failed, write the data docs, and raise on a critical failure, before anything is loaded.
+
+    The checks were started by the flow chunk by chunk while extracting, and run in the
+    checker process (``flows.checker``); this task takes what is left of them.
+    """
     logger = get_run_logger()
-    results = combine_results([dq_checks.validate_all(t, run_id) for t in read_chunks(extracted, raw)])
+    results = combine_results([c.result() for c in checks])
     failed = results.filter(~pl.col("success"))
     for r in failed.iter_rows(named=True):
         logger.warning(
@@ -451,7 +444,7 @@ def validate(
         )
     if docs_dir is not None:
         try:
-            logger.info("data docs: %s", dq_checks.build_data_docs(results, docs_dir, started_at=started_at))
+            logger.info("data docs: %s", checker.build_docs(results, docs_dir, started_at))
         except OSError as exc:  # the docs must never be why a run fails
             logger.warning("data docs not written to %s: %s", docs_dir, exc)
     message = dq_checks.critical_failures_message(results)
@@ -629,6 +622,10 @@ def etl(
         summary.stage_seconds[stage] = round(summary.stage_seconds.get(stage, 0.0) + now - clock, 3)
         clock = now
 
+    checking = "validate" in chosen and "transform" in chosen
+    if checking:  # the checker process warms GX up while this reads and extracts
+        checker.start()
+
     raw, quarantine = ingest(Path(input_dir))
     lap("ingest")
     status = compare(raw, target)
@@ -661,6 +658,20 @@ def etl(
     pending = deque(batches(documents, max(1, int(batch_mb * 1_000_000))))
     total = documents.height
     del documents
+    # Checks start chunk by chunk as a chunk's batches come back, in the checker process,
+    # while the runner's workers extract the next batches: validating overlaps extracting.
+    units = dim_unit(load_reference().units)  # checked, then loaded: the same frame
+    chunk: list[dict[str, Any]] = []
+    chunk_ids: list[str] = []
+    chunk_bytes = 0
+    checks: list[Future[pl.DataFrame]] = []
+
+    def check(group: list[dict[str, Any]], ids: list[str]) -> None:
+        docs = raw.filter(pl.col("document_id").is_in(pl.Series(ids, dtype=pl.String).implode()))
+        checks.append(
+            checker.check(group, docs, units, run_id, all_unchanged=not extracted and raw.height > 0)
+        )
+
     with document_progress(total, enabled=None if show_progress else False) as advance:
         # A window of batches in flight keeps every worker busy while bounding the frames
         # queued for them; results are taken in submission order, so every runner gives the
@@ -682,6 +693,13 @@ def etl(
             summary.extract_tasks_cached += int(cached)
             extracted.append(result)
             advance(batch.height)
+            if checking:
+                chunk.append(result)
+                chunk_ids.extend(batch["document_id"].to_list())
+                chunk_bytes += int(result["bytes"])
+                if chunk_bytes >= VALIDATE_CHUNK_BYTES:
+                    check(chunk, chunk_ids)
+                    chunk, chunk_ids, chunk_bytes = [], [], 0
             del future, batch
             if pending:
                 key, batch = pending.popleft()
@@ -700,9 +718,11 @@ def etl(
         summary.extract_tasks_cached,
     )
 
-    if "validate" in chosen:
+    if checking:
+        if chunk or not checks:  # the last chunk; or the one that says the folder is empty
+            check(chunk, chunk_ids)
         try:
-            dq = validate(extracted, raw, run_id, docs_dir=target.parent / "dq", started_at=started)
+            dq = validate(checks, run_id, docs_dir=target.parent / "dq", started_at=started)
         except DataQualityError as exc:
             # The report of what failed must not hide the failure itself.
             state = publish(summary, exc.results, quarantine, return_state=True)
@@ -734,7 +754,7 @@ def etl(
         tables: dict[str, warehouse.Frame] = {
             **(staged_tables(extracted) if extracted else {t: _empty(t) for t in EXTRACT_TABLES}),
             "raw_documents": raw,
-            "dim_unit": dim_unit(load_reference().units),
+            "dim_unit": units,
         }
         counts = load(
             target,
@@ -771,6 +791,12 @@ def etl(
         logger.info("stage load left out: dry run, the warehouse was not touched")
     publish(summary, dq, quarantine)
     return asdict(summary)
+
+
+def empty_check_tables() -> dict[str, pl.DataFrame]:
+    """Every checked table with no rows (what ``dq.warm_up`` validates to warm GX up)."""
+    empty = {**_empty_tables(), "raw_documents": pl.DataFrame(schema=RAW_SCHEMA)}
+    return {**empty, "dim_unit": dim_unit(load_reference().units)}
 
 
 def _empty(table: str) -> pl.DataFrame:

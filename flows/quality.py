@@ -164,6 +164,13 @@ def validate_table_with_result(
                 raise ValueError(f"{path}: row_key columns {missing} are not in the frame")
         batch = _batch_definition(table).get_batch(batch_parameters={"dataframe": frame})
         outcome = batch.validate(loaded.suite, expectation_parameters=params, result_format=result_format)
+        # GX's execution engine keeps every table's last batch, the pandas frame included,
+        # until that table is validated again: a chunk's frames would all stay alive, and
+        # the next chunk's would join them. Drop them once the results are in.
+        manager = _datasource().get_execution_engine().batch_manager
+        manager.reset_batch_cache()
+        manager.batch_data_cache.clear()
+        del batch
     by_id = {result.expectation_config.id: result for result in outcome.results}
     checks = []
     for expectation in loaded.suite.expectations:

@@ -161,11 +161,60 @@ class _WorkerSetup:
             self._opened.close()
 
 
+_IN_WORKER = "TAIZHANG_POOL_WORKER"  # set in pool workers: see ProcessTaskRunner.__enter__
+
+
+def warm_worker() -> None:
+    """Each pool worker's initializer: import the flow's module and load jieba's dictionary.
+
+    That is 2-4 s per fresh interpreter, which the first extract task would otherwise pay.
+    A failure is left for that task to raise, where Prefect reports it: an initializer that
+    raised would break the whole pool.
+    """
+    os.environ[_IN_WORKER] = "1"
+    try:
+        import jieba
+
+        import flows.etl  # noqa: F401 - what unpickling the extract task imports anyway
+        from flows.ledger_reference import load_ledger_reference
+        from flows.reference import load_reference
+
+        jieba.setLogLevel(logging.WARNING)
+        jieba.initialize()
+        load_reference()
+        load_ledger_reference()
+    except Exception as exc:
+        logging.getLogger(__name__).debug("warming up a worker failed: %s", exc)
+
+
+def _nothing() -> None:
+    """A task for a fresh pool: submitting it makes the pool start a worker."""
+
+
 class ProcessTaskRunner(_WorkerSetup, ProcessPoolTaskRunner):
-    """Prefect's process pool, set up for its workers (see ``_open_for_workers``)."""
+    """Prefect's process pool, set up for its workers (see ``_open_for_workers``), started early.
+
+    A process pool starts a worker only when a task is submitted, and a fresh worker spends
+    2-4 s importing before its first task. The flow opens its task runner as the run starts,
+    so this one starts every worker then (``warm_worker``), and their start-up overlaps with
+    the flow reading the input folder.
+    """
+
+    def __init__(self, max_workers: int | None = None) -> None:
+        super().__init__(max_workers=max_workers, initializer=warm_worker)
 
     def _prepare(self, stack: ExitStack) -> None:
         _open_for_workers(stack, self._max_workers)
+
+    def __enter__(self) -> Any:
+        runner = super().__enter__()
+        executor = getattr(self, "_executor", None)  # Prefect's ProcessPoolExecutor, once entered
+        # A task running in a worker enters a copy of the flow's runner too (Prefect rebuilds
+        # the flow run's context there); that copy runs nothing, so it must start no workers.
+        if executor is not None and not os.environ.get(_IN_WORKER):
+            for _ in range(self._max_workers):
+                executor.submit(_nothing)
+        return runner
 
 
 class DaskRunner(_WorkerSetup, DaskTaskRunner):

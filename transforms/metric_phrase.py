@@ -286,17 +286,27 @@ def metric_phrases(c: pl.DataFrame, ref: Reference) -> pl.DataFrame:
         before, after = before or "", after or ""
         close_prev = prev_metric is not None and start - prev_end <= 12
         inherits = (change is not None or kind == "percent") and prev_metric is not None
-        right = _right_phrase(after, terms, suffixes, verbal=False)
-        left = _left_phrase(before, terms, suffixes, verbal=False)
         # units.csv says on which side a unit's noun stands: 800名干部 (after), 干部800人次 (before).
-        metric = left or right if noun_side == "before" else right or left
-        if (
-            metric is not None
-            and metric == left
-            and prev_metric
-            and written == prev_unit
-            and _PLACE.search(metric)
-        ):
+        # The other side is read only when needed: phrase-finding is this loop's main cost.
+        breakdown = bool(prev_metric) and written == prev_unit  # 其中经开区173名 may follow
+        if noun_side == "before":
+            left = _left_phrase(before, terms, suffixes, verbal=False)
+            metric = left or _right_phrase(after, terms, suffixes, verbal=False)
+            from_left = metric is not None and metric == left
+        else:
+            right = _right_phrase(after, terms, suffixes, verbal=False)
+            if right:
+                metric = right
+                from_left = (
+                    breakdown
+                    and _PLACE.search(metric) is not None
+                    and metric == _left_phrase(before, terms, suffixes, verbal=False)
+                )
+            else:
+                left = _left_phrase(before, terms, suffixes, verbal=False)
+                metric = right or left
+                from_left = metric is not None and metric == left
+        if from_left and breakdown and _PLACE.search(metric):
             metric = prev_metric  # 党建服务专员911名，其中经开区173名: a breakdown by place
         if metric is None and (inherits or close_prev):
             metric = prev_metric if (inherits or prev_unit == written or same_unit is None) else same_unit

@@ -34,6 +34,9 @@ def find_spans(frame: pl.DataFrame, text_col: str, pattern: str, keep: list[str]
     match_re = f"(?s)(?:{pattern})"
     lists = frame.select(
         *keep,
+        # Each input row's matches are numbered and summed within the row: over a row number,
+        # since over ``keep`` would hash every kept column (whole sentences, for some callers).
+        pl.int_range(pl.len(), dtype=pl.UInt32).alias("_span_row"),
         pl.col(text_col).str.extract_all(piece_re).alias("_piece"),
         pl.col(text_col).str.extract_all(match_re).alias("_match"),
     ).filter(pl.col("_piece").list.len() > 0)
@@ -63,8 +66,8 @@ def find_spans(frame: pl.DataFrame, text_col: str, pattern: str, keep: list[str]
     match_len = pl.col("_match").str.len_chars().cast(pl.Int64)
     return (
         both.with_columns(
-            piece_len.cum_sum().over(keep).alias("end"),
-            pl.int_range(pl.len(), dtype=pl.UInt32).over(keep).alias("match_index"),
+            piece_len.cum_sum().over("_span_row").alias("end"),
+            pl.int_range(pl.len(), dtype=pl.UInt32).over("_span_row").alias("match_index"),
             pl.col("_piece").str.slice(0, piece_len - match_len).alias("gap"),
         )
         .with_columns((pl.col("end") - match_len).alias("start"))

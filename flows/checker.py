@@ -1,0 +1,121 @@
+"""Great Expectations checks in a process of their own, so that they run beside the extraction.
+
+The flow's checks are GX suites over pandas copies of the tables: pure Python for the most
+part, about 3 s of planning per call (169 expectations) plus about 1 s per 10 MB of text.
+Run on the flow's own thread while the task runner's threads extract, both fight over one
+GIL and each goes slower than alone (measured: a 100 MB run took longer overlapped than
+one phase after the other). In a second process they use the second core instead.
+
+One checker process per flow process, started when a flow run starts (``start``) and kept
+for later runs in the same process (a server's deployments, the tests), since starting one
+costs 5-9 s: a fresh interpreter, importing GX, and GX's first validation
+(``dq.warm_up``), all while the flow reads its input folder. GX's result objects, which its
+own Data Docs pages are rendered from, stay in that process, so the data docs are built
+there too (``build_docs``). If the process dies (out of memory, say), the checks that were
+running on it raise ``BrokenProcessPool``, which fails the run before anything is loaded,
+and the next run starts a new process.
+"""
+
+from __future__ import annotations
+
+import atexit
+import datetime as dt
+import logging
+import multiprocessing
+import threading
+from concurrent.futures import Future, ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+_executor: ProcessPoolExecutor | None = None
+_lock = threading.Lock()
+
+
+def _pool() -> ProcessPoolExecutor:
+    """The checker process, started if there is none or the last one broke."""
+    global _executor
+    with _lock:
+        if _executor is not None and getattr(_executor, "_broken", False):
+            _executor.shutdown(wait=False, cancel_futures=True)
+            _executor = None
+        if _executor is None:
+            _executor = ProcessPoolExecutor(
+                max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=_warm_up
+            )
+        return _executor
+
+
+def start() -> None:
+    """Start the checker process now (it warms GX up as it starts), if it is not running."""
+    _pool().submit(_nothing)
+
+
+def check(
+    group: list[dict[str, Any]],
+    raw: pl.DataFrame,
+    units: pl.DataFrame,
+    run_id: str,
+    all_unchanged: bool = False,
+) -> Future[pl.DataFrame]:
+    """Check one chunk of extracted batches (``flows.etl.chunk_tables``) in the checker process.
+
+    ``raw`` needs only the chunk's documents (their text, which offsets point into); ``units``
+    is the run's dim_unit. The future's result is the chunk's ``dq_result`` rows.
+    """
+    return _pool().submit(_check, group, raw, units, run_id, all_unchanged)
+
+
+def build_docs(results: pl.DataFrame, docs_dir: Path, started_at: dt.datetime | None) -> Path:
+    """``dq.build_data_docs`` in the checker process, where GX's result objects are."""
+    return _pool().submit(_build_docs, results, docs_dir, started_at).result()
+
+
+def shutdown() -> None:
+    """Stop the checker process (at exit; tests may call it)."""
+    global _executor
+    with _lock:
+        if _executor is not None:
+            _executor.shutdown(wait=True, cancel_futures=True)
+            _executor = None
+
+
+atexit.register(shutdown)
+
+
+# --------------------------------------------------------------- in the checker process
+
+
+def _nothing() -> None:
+    """Submitted by ``start``: makes the pool start its process."""
+
+
+def _warm_up() -> None:
+    """The process's initializer: import GX and validate empty tables once (``dq.warm_up``).
+
+    A failure is only logged: the first real check raises it again, where it is reported,
+    whereas an initializer that raised would break the pool.
+    """
+    try:
+        from flows import dq
+        from flows.etl import empty_check_tables
+
+        dq.warm_up(empty_check_tables())
+    except Exception as exc:
+        logging.getLogger(__name__).warning("warming up the checks failed: %s", exc)
+
+
+def _check(
+    group: list[dict[str, Any]], raw: pl.DataFrame, units: pl.DataFrame, run_id: str, all_unchanged: bool
+) -> pl.DataFrame:
+    from flows import dq
+    from flows.etl import chunk_tables
+
+    return dq.validate_all(chunk_tables(group, raw, units, all_unchanged), run_id)
+
+
+def _build_docs(results: pl.DataFrame, docs_dir: Path, started_at: dt.datetime | None) -> Path:
+    from flows import dq
+
+    return dq.build_data_docs(results, docs_dir, started_at=started_at)
