@@ -112,7 +112,7 @@ def _check(
     from flows import dq
     from flows.etl import chunk_tables
 
-    return dq.validate_all(chunk_tables(group, raw, units, all_unchanged), run_id)
+    return dq.validate_all(chunk_tables(group, raw, units, all_unchanged), run_id, with_counts=True)
 
 
 def _build_docs(results: pl.DataFrame, docs_dir: Path, started_at: dt.datetime | None) -> Path:

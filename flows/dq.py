@@ -83,6 +83,8 @@ _SIG_FIGS = 12
 _DOCS_VALUE_SET_LIMIT = 25
 # How many runs' GX result objects stay in memory for build_data_docs.
 _KEEP_GX_RESULTS = 4
+# validate_all(with_counts=True) adds these to the dq_result columns.
+COUNT_SCHEMA = {"mostly": pl.Float64, "considered": pl.Int64}
 _MESSAGE_CHECKS = 10
 _MESSAGE_SAMPLES = 3
 _GX_SITE = Path("gx") / "uncommitted" / "data_docs" / "local_site"
@@ -435,8 +437,12 @@ def validate_all(
     run_id: str,
     suite_dir: Path = quality.SUITE_DIR,
     today: dt.date | None = None,
+    with_counts: bool = False,
 ) -> pl.DataFrame:
     """Run every suite against its table and return the ``dq_result`` rows (one per expectation).
+
+    ``with_counts`` adds the columns ``mostly`` and ``considered`` (see ``quality.CheckResult``),
+    which results of several chunks need to be combined.
 
     Tables absent from ``tables`` are skipped (their suites are not run); ``dq_run.tables``
     says how many were checked. Nothing is raised for failed checks: use
@@ -465,6 +471,8 @@ def validate_all(
                 "observed_value": check.observed_value,
                 "unexpected_count": check.unexpected_count,
                 "sample": check.sample,
+                "mostly": check.mostly,
+                "considered": check.considered,
             }
             for check in checks
         )
@@ -473,7 +481,8 @@ def validate_all(
     _gx_results.move_to_end(run_id)
     while len(_gx_results) > _KEEP_GX_RESULTS:
         _gx_results.popitem(last=False)
-    return pl.DataFrame(rows, schema=DQ_RESULT_SCHEMA)
+    counted = pl.DataFrame(rows, schema={**DQ_RESULT_SCHEMA, **COUNT_SCHEMA})
+    return counted if with_counts else counted.select(list(DQ_RESULT_SCHEMA))
 
 
 _warmed: list[bool] = []

@@ -98,6 +98,11 @@ class CheckResult:
     observed_value: str | None
     unexpected_count: int | None
     sample: str | None
+    # For an expectation with ``mostly``: the threshold, and the rows its share is taken of
+    # (every row for not-null checks, the non-null ones otherwise). The flow needs both to
+    # combine the results of several chunks (``flows.etl.combine_results``).
+    mostly: float | None = None
+    considered: int | None = None
 
 
 @dataclass(frozen=True)
@@ -348,6 +353,13 @@ def _check_result(
     else:
         observed = None
     unexpected = details.get("unexpected_count")
+    mostly = config.kwargs.get("mostly")
+    mostly = float(mostly) if isinstance(mostly, numbers.Real) else None
+    considered = None
+    if mostly is not None and details.get("element_count") is not None:
+        considered = int(details["element_count"])
+        if config.type != "expect_column_values_to_not_be_null":  # GX's share is of non-null rows
+            considered -= int(details.get("missing_count") or 0)
     sample: object = details.get("partial_unexpected_list")
     rows = details.get("partial_unexpected_index_list")
     if row_key and rows and all(isinstance(row, numbers.Integral) for row in rows):  # frame positions
@@ -370,6 +382,8 @@ def _check_result(
         observed_value=observed,
         unexpected_count=None if unexpected is None else int(unexpected),
         sample=_json_text(sample) if sample else None,
+        mostly=mostly,
+        considered=considered,
     )
 
 

@@ -51,3 +51,84 @@ def test_critical_failure_stops_the_run_and_leaves_every_table_unchanged(
 
     assert warehouse.checksums(target) == before
     assert "critical checks failed" in (tmp_path / "dq" / "index.html").read_text(encoding="utf-8")
+
+
+def test_a_chunk_checked_in_the_checker_process_gives_the_rows_checked_here(tmp_path: Path) -> None:
+    from prefect.logging import disable_run_logger
+
+    from flows import checker, dq
+    from flows.etl import chunk_tables, extract
+    from flows.ingest import read_folder
+    from flows.reference import load_reference
+    from transforms.dim_unit import dim_unit
+
+    raw, _ = read_folder(SEEDS_RAW)
+    units = dim_unit(load_reference().units)
+    with disable_run_logger():
+        group = [extract.fn("k", raw, str(tmp_path))]
+
+    there = checker.check(group, raw, units, "r").result(timeout=300)
+    here = dq.validate_all(chunk_tables(group, raw, units), "r", with_counts=True)
+
+    assert there.height == here.height == 169
+    assert there.equals(here)
+
+
+def test_checks_chunk_by_chunk_reach_the_verdict_of_one_chunk(
+    prefect_harness: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import flows.etl as etl_module
+    from flows import warehouse
+    from flows.etl import etl
+
+    whole = etl(input_dir=str(SEEDS_RAW), warehouse_path=str(tmp_path / "whole.duckdb"))
+    monkeypatch.setattr(etl_module, "VALIDATE_CHUNK_BYTES", 1)  # every batch is a chunk of its own
+    split = etl(input_dir=str(SEEDS_RAW), warehouse_path=str(tmp_path / "split.duckdb"), batch_mb=0.02)
+
+    assert split["extract_tasks"] > 1 and whole["checks_failed"] == split["checks_failed"]
+    query = "select table_name, expectation, success, unexpected_count from dq_result order by all"
+    assert warehouse.query(tmp_path / "split.duckdb", query).equals(
+        warehouse.query(tmp_path / "whole.duckdb", query)
+    )
+
+
+def test_a_run_after_the_checker_process_died_starts_a_new_one(prefect_harness: None, tmp_path: Path) -> None:
+    import os
+    from concurrent.futures.process import BrokenProcessPool
+
+    from flows import checker, warehouse
+    from flows.etl import etl
+
+    checker.start()
+    with pytest.raises(BrokenProcessPool):
+        checker._pool().submit(os._exit, 1).result(timeout=300)  # the process dies, as if out of memory
+
+    summary = etl(input_dir=str(SEEDS_RAW), warehouse_path=str(tmp_path / "taizhang.duckdb"))
+
+    assert summary["loaded"] and summary["checks_passed"] == 169
+    assert warehouse.query(tmp_path / "taizhang.duckdb", "select success from dq_run")["success"][0]
+
+
+def test_combining_chunks_takes_a_mostly_share_over_all_of_them() -> None:
+    from flows.dq import COUNT_SCHEMA, DQ_RESULT_SCHEMA
+    from flows.etl import combine_results
+
+    def chunk(nulls: int, rows: int) -> pl.DataFrame:
+        row = {
+            "run_id": "r",
+            "table_name": "fct_metric",
+            "expectation": "expect_column_values_to_not_be_null(as_of)",
+            "severity": "warning",
+            "success": (rows - nulls) / rows >= 0.8,
+            "observed_value": None,
+            "unexpected_count": nulls,
+            "sample": None,
+            "mostly": 0.8,
+            "considered": rows,
+        }
+        return pl.DataFrame([row], schema={**DQ_RESULT_SCHEMA, **COUNT_SCHEMA})
+
+    # 5 of 10 null in one chunk (fails there), 1 of 90 in the other: 6 of 100 overall passes.
+    assert combine_results([chunk(5, 10), chunk(1, 90)])["success"].to_list() == [True]
+    assert combine_results([chunk(9, 10), chunk(20, 90)])["success"].to_list() == [False]
+    assert combine_results([chunk(5, 10), chunk(1, 90)]).columns == list(DQ_RESULT_SCHEMA)
