@@ -12,8 +12,12 @@ It prints one line per figure:
    regex scan for digits.
 3. The full flow is run (`taizhang run`, embedded Prefect, in a child process so
    that peak RSS is its own). The script reports the wall seconds per stage,
-   MB/s, characters/s, facts/s, peak RSS (the flow's process and its workers,
-   summed, sampled every 0.1 s), and the run's time as a multiple of the bound.
+   MB/s, characters/s, facts/s, peak RSS (the flow's process, its task-runner
+   workers, its checker process and the embedded server, summed, sampled every
+   0.1 s), and the run's time as a multiple of the bound. The checks run in the
+   checker process while extracting (``flows.checker``): stage ``extract`` is the
+   time until the last batch is extracted, checks of the earlier chunks included,
+   and ``validate`` only what is left after it (the last chunk, the data docs).
 4. The same run is repeated with nothing changed, and then with 1% of the files
    changed.
 5. A run on an empty folder measures the fixed start-up (after one warm-up run, since
@@ -113,8 +117,8 @@ def extractor_speed() -> tuple[float, int]:
 
 def run_flow(folder: Path, warehouse: Path, home: Path, runner: str) -> dict[str, object]:
     """Run the flow in a child process; return its summary with wall time and peak RSS."""
-    code = (
-        "import json,sys; from flows.etl import etl; "
+    code = (  # as taizhang run does: the checker process starts first, then the flow
+        "import json,sys; from flows import checker; checker.start(); from flows.etl import etl; "
         "s = etl(input_dir=sys.argv[1], warehouse_path=sys.argv[2]); print('SUMMARY ' + json.dumps(s))"
     )
     env = {

@@ -27,7 +27,6 @@ import datetime as dt
 import html
 import json
 import re
-import threading
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
@@ -448,8 +447,6 @@ def validate_all(
     says how many were checked. Nothing is raised for failed checks: use
     ``critical_failures_message`` to decide whether the load may go on.
     """
-    with _warm_lock:  # a warm-up under way finishes first rather than interleaving with this
-        pass
     frames, parameters = prepare_each(tables, today=today)
     suites = set(quality.suite_tables(suite_dir))
     order = [t for t in TABLES if t in suites] + sorted(suites - set(TABLES))
@@ -483,28 +480,6 @@ def validate_all(
         _gx_results.popitem(last=False)
     counted = pl.DataFrame(rows, schema={**DQ_RESULT_SCHEMA, **COUNT_SCHEMA})
     return counted if with_counts else counted.select(list(DQ_RESULT_SCHEMA))
-
-
-_warmed: list[bool] = []
-_warm_lock = threading.Lock()
-
-
-def warm_up(tables: Mapping[str, pl.DataFrame]) -> None:
-    """Run every suite once on ``tables`` (empty ones, say), keeping no result; once per process.
-
-    GX's first validation in a process costs 6-9 s more than later ones: importing it,
-    building the context, parsing the suites, and first-use set-up inside GX. The flow calls
-    this on a background thread as it starts, so that cost overlaps with reading and
-    extracting instead of delaying the first chunk's checks; the module lock in
-    ``flows.quality`` makes a validation that starts meanwhile wait for it.
-    """
-    with _warm_lock:
-        if _warmed:
-            return
-        frames, parameters = prepare(tables)
-        for table, frame in frames.items():
-            quality.validate_table(table, frame, parameters)
-        _warmed.append(True)
 
 
 def dq_run_row(results: pl.DataFrame, run_id: str, started_at: dt.datetime) -> pl.DataFrame:

@@ -53,7 +53,7 @@ from prefect.tasks import exponential_backoff
 
 from flows import checker, warehouse
 from flows import dq as dq_checks
-from flows.ingest import RAW_SCHEMA, read_folder
+from flows.ingest import read_folder
 from flows.ledger_reference import load_ledger_reference
 from flows.progress import document_progress
 from flows.reference import load_reference
@@ -821,12 +821,6 @@ def etl(
         logger.info("stage load left out: dry run, the warehouse was not touched")
     publish(summary, dq, quarantine)
     return asdict(summary)
-
-
-def empty_check_tables() -> dict[str, pl.DataFrame]:
-    """Every checked table with no rows (what ``dq.warm_up`` validates to warm GX up)."""
-    empty = {**_empty_tables(), "raw_documents": pl.DataFrame(schema=RAW_SCHEMA)}
-    return {**empty, "dim_unit": dim_unit(load_reference().units)}
 
 
 def _empty(table: str) -> pl.DataFrame:

@@ -195,6 +195,22 @@ def validate_table_with_result(
     return checks, outcome
 
 
+def warm_up(suite_dir: Path = SUITE_DIR) -> None:
+    """Import GX, build its context and parse every suite now, ahead of the first validation.
+
+    That is 3-5 s, which the checker process (``flows.checker``) spends as it starts, while
+    the flow reads and extracts. A suite that cannot be read is left for the validation to
+    report.
+    """
+    with _lock:
+        for path in sorted(Path(suite_dir).glob("*.json")):
+            try:
+                _load_suite(path, path.stem)
+                _batch_definition(path.stem)
+            except Exception:  # validate_table raises it again, where it is reported
+                continue
+
+
 @cache
 def _context() -> EphemeralDataContext:
     """Build the in-memory GX context once per process; this is where GX gets imported."""
