@@ -6,10 +6,11 @@ Run on the flow's own thread while the task runner's threads extract, both fight
 GIL and each goes slower than alone (measured: a 100 MB run took longer overlapped than
 one phase after the other). In a second process they use the second core instead.
 
-One checker process per flow process, started when a flow run starts (``start``) and kept
-for later runs in the same process (a server's deployments, the tests), since starting one
-costs 5-8 s: a fresh interpreter, importing Polars, Prefect and GX, parsing the suites
-(``quality.warm_up``), all while the flow reads its input folder. GX's result objects, which its
+One checker process per flow run: started as the run starts (``start``; ``taizhang run``
+starts it even before the flow, while Prefect's embedded server starts) and stopped once the
+checks are done (``shutdown``), before the load, so that its memory is free for DuckDB.
+Starting costs 5-8 s, a fresh interpreter importing Polars, Prefect and GX and parsing the
+suites (``quality.warm_up``), spent while the flow reads its input folder. GX's result objects, which its
 own Data Docs pages are rendered from, stay in that process, so the data docs are built
 there too (``build_docs``). If the process dies (out of memory, say), the checks that were
 running on it raise ``BrokenProcessPool``, which fails the run before anything is loaded,

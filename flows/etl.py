@@ -608,7 +608,21 @@ def _default_runner() -> Any:
 
 # The runner comes from $TAIZHANG_TASK_RUNNER (threads when unset); `taizhang run --runner` picks
 # another per run with etl.with_options(task_runner=...).
-@flow(name="etl", flow_run_name=_run_name, log_prints=True, task_runner=_default_runner())
+def _stop_checker(*_: Any) -> None:
+    """Flow hook: a run that failed before its checks were collected stops the checker process,
+    so that its queued checks do not hold up the next run's."""
+    checker.shutdown()
+
+
+@flow(
+    name="etl",
+    flow_run_name=_run_name,
+    log_prints=True,
+    task_runner=_default_runner(),
+    on_failure=[_stop_checker],
+    on_crashed=[_stop_checker],
+    on_cancellation=[_stop_checker],
+)
 def etl(
     input_dir: str = str(RAW_DIR),
     warehouse_path: str | None = None,
@@ -759,6 +773,8 @@ def etl(
             if not state.is_completed():
                 logger.warning("could not publish the problems artifact: %s", state.message)
             raise
+        finally:
+            checker.shutdown()  # its memory is the load's; a failed run's hook stops it too
     else:
         logger.warning("stage validate left out: loading without data-quality checks")
     lap("validate")

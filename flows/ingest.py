@@ -54,6 +54,7 @@ TRADITIONAL_CHARS_FILE = SEEDS_DIR / "traditional_chars.txt"
 # 58,000); traditional prose scores 0.2-0.35, so any threshold in between works.
 TRADITIONAL_MIN_SHARE = 0.05
 TRADITIONAL_MIN_COUNT = 3
+_BLOCK = 256  # files read into Python before they become a frame
 # Share of common characters below which a guessed decoding is called garbled; UTF-16 without
 # a byte-order mark must be read confidently, since UTF-8 and GB18030 are still to be tried.
 PLAUSIBLE_SHARE = 0.75
@@ -361,27 +362,41 @@ def traditional_chars() -> frozenset[str]:
     return frozenset(ch for line in lines if not line.startswith("#") for ch in line.strip())
 
 
+_HAN_CLASS = "[\u3400-\u9fff\uf900-\ufaff]"  # _HAN, for Polars' regex engine
+
+
 @cache
-def _traditional_re() -> re.Pattern[str]:
+def _traditional_class() -> str:
+    """The traditional-only Han characters as one regex class (Han characters need no escape)."""
     han = [ch for ch in traditional_chars() if _HAN.fullmatch(ch)]  # counted among Han characters only
-    return re.compile("[" + "".join(sorted(re.escape(ch) for ch in han)) + "]")
+    return "[" + "".join(sorted(han)) + "]"
 
 
 def script_of(text: str) -> str:
-    """``traditional``, ``simplified`` or ``none`` (no Han characters to judge by).
+    """``traditional``, ``simplified`` or ``none`` (no Han characters to judge by): ``script_expr``
+    on one text."""
+    return str(pl.DataFrame({"text": [text]}).select(script_expr("text")).item())
 
-    A character-frequency rule: the share of Han characters that are
-    traditional-only. Simplified text has none, bar a stray name; traditional
-    prose has one in four or five, so the rule needs no dictionary.
+
+def script_expr(column: str = "text") -> pl.Expr:
+    """``traditional``, ``simplified`` or ``none`` for each text of ``column``, as a Polars expression.
+
+    A character-frequency rule over the first 200,000 characters: the share of Han characters
+    that are traditional-only. Simplified text has none, bar a stray name; traditional prose
+    has one in four or five, so the rule needs no dictionary. Counted by Polars' regex engine
+    over the whole column at once: Python's ``re`` took two thirds of ingest's time.
     """
-    sample = text[:200_000]
-    han = len(_HAN.findall(sample))  # counted by the regex engine: a Python loop was ingest's cost
-    traditional = len(_traditional_re().findall(sample))
-    if not han:
-        return "none"
-    if traditional >= TRADITIONAL_MIN_COUNT and traditional / han >= TRADITIONAL_MIN_SHARE:
-        return "traditional"
-    return "simplified"
+    sample = pl.col(column).str.slice(0, 200_000)
+    han = sample.str.count_matches(_HAN_CLASS)
+    traditional = sample.str.count_matches(_traditional_class())
+    return (
+        pl.when(han == 0)
+        .then(pl.lit("none"))
+        .when((traditional >= TRADITIONAL_MIN_COUNT) & (traditional / han >= TRADITIONAL_MIN_SHARE))
+        .then(pl.lit("traditional"))
+        .otherwise(pl.lit("simplified"))
+        .alias("script")
+    )
 
 
 def _looks_like_html(text: str, suffix: str = "") -> bool:
@@ -446,9 +461,14 @@ def read_files(paths: list[Path], max_bytes: int | None = None) -> tuple[pl.Data
     limit = MAX_BYTES if max_bytes is None else max_bytes
     now = datetime.now(UTC).replace(tzinfo=None)
     docs: list[dict[str, object]] = []
+    blocks: list[pl.DataFrame] = []
     bad: list[dict[str, object]] = []
     seen: set[str] = set()
+    schema = {k: v for k, v in RAW_SCHEMA.items() if k != "script"}
     for path in paths:
+        if len(docs) >= _BLOCK:  # a frame per block: the texts are not held twice, as str and in Arrow
+            blocks.append(pl.DataFrame(docs, schema=schema))
+            docs.clear()
         source = path_text(path)
         if source in seen:
             continue
@@ -460,7 +480,9 @@ def read_files(paths: list[Path], max_bytes: int | None = None) -> tuple[pl.Data
             bad.append(_quarantined(source, reason, b"", 0, now))
             continue
         (docs if "text" in row else bad).append(row)
-    return pl.DataFrame(docs, schema=RAW_SCHEMA), pl.DataFrame(bad, schema=QUARANTINE_SCHEMA)
+    blocks.append(pl.DataFrame(docs, schema=schema))
+    raw = pl.concat(blocks).with_columns(script_expr("text")).select(list(RAW_SCHEMA))
+    return raw, pl.DataFrame(bad, schema=QUARANTINE_SCHEMA)
 
 
 def _read_one(path: Path, source: str, limit: int, now: datetime) -> dict[str, object]:
@@ -505,7 +527,6 @@ def _read_one(path: Path, source: str, limit: int, now: datetime) -> dict[str, o
         "file_name": source.rsplit(os.sep, 1)[-1],
         "size_bytes": len(data),
         "encoding": encoding,
-        "script": script_of(text),
         "ingested_at": now,
         "text": text,
     }
