@@ -36,7 +36,7 @@ import tempfile
 import time
 import uuid
 from collections import deque
-from concurrent.futures import Future
+from concurrent.futures import Future, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -76,6 +76,7 @@ IN_FLIGHT = 4  # extract batches submitted ahead of the one being collected
 # Text per validation chunk. Each chunk costs GX about 3 s of planning whatever its size, and
 # its pandas copies about 50 MB of memory per MB of text in the checker process.
 VALIDATE_CHUNK_BYTES = 16_000_000
+CHECKS_QUEUED = 2  # chunks handed to the checker process and not yet checked, at most
 # Tables whose rows each belong to one document, produced by ``extract``.
 DOCUMENT_TABLES = (
     "stg_documents",
@@ -439,7 +440,7 @@ def with_source_slice(facts: pl.DataFrame, raw: pl.DataFrame) -> pl.DataFrame:
 DQ_SCHEMA = dq_checks.DQ_RESULT_SCHEMA
 
 
-@task(name="validate", timeout_seconds=600, cache_policy=NO_CACHE, tags=[*TAGS, "quality"])
+@task(name="validate", timeout_seconds=1800, cache_policy=NO_CACHE, tags=[*TAGS, "quality"])
 def validate(
     checks: list[Future[pl.DataFrame]],
     run_id: str,
@@ -711,6 +712,11 @@ def etl(
     checks: list[Future[pl.DataFrame]] = []
 
     def check(group: list[dict[str, Any]], ids: list[str]) -> None:
+        # Back-pressure: with workers that extract faster than one checker checks (a cluster),
+        # chunks waiting for it would pile up in memory; wait for the oldest instead.
+        queued = [c for c in checks if not c.done()]
+        if len(queued) >= CHECKS_QUEUED:
+            wait(queued[:1])
         docs = raw.filter(pl.col("document_id").is_in(pl.Series(ids, dtype=pl.String).implode()))
         checks.append(
             checker.check(group, docs, units, run_id, all_unchanged=not extracted and raw.height > 0)
