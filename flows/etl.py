@@ -372,13 +372,6 @@ def combine_results(parts: list[pl.DataFrame]) -> pl.DataFrame:
     rows come from the first. The count columns are dropped.
     """
     columns = list(DQ_SCHEMA)
-    if not {"mostly", "considered"} <= set(parts[0].columns):
-        parts = [
-            p.with_columns(
-                pl.lit(None, pl.Float64).alias("mostly"), pl.lit(None, pl.Int64).alias("considered")
-            )
-            for p in parts
-        ]
     first = parts[0]
     rows = pl.concat([first, *(p.filter(pl.col("table_name") != "dim_unit") for p in parts[1:])])
     combined = rows.group_by("run_id", "table_name", "expectation", "severity", maintain_order=True).agg(
