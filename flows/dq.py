@@ -29,7 +29,7 @@ import json
 import re
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -437,11 +437,14 @@ def validate_all(
     suite_dir: Path = quality.SUITE_DIR,
     today: dt.date | None = None,
     with_counts: bool = False,
+    skip: Collection[str] = (),
 ) -> pl.DataFrame:
     """Run every suite against its table and return the ``dq_result`` rows (one per expectation).
 
     ``with_counts`` adds the columns ``mostly`` and ``considered`` (see ``quality.CheckResult``),
-    which results of several chunks need to be combined.
+    which results of several chunks need to be combined. ``skip`` names tables present only as
+    lookups (the flow checks dim_unit, the same in every chunk, in the first chunk alone; the
+    facts' checks still read its factors).
 
     Tables absent from ``tables`` are skipped (their suites are not run); ``dq_run.tables``
     says how many were checked. Nothing is raised for failed checks: use
@@ -453,7 +456,7 @@ def validate_all(
     rows: list[dict[str, object]] = []
     outcomes: dict[str, ExpectationSuiteValidationResult] = {}
     for table in order:
-        if table not in frames:
+        if table not in frames or table in skip:
             continue
         checks, outcomes[table] = quality.validate_table_with_result(
             table, frames[table](), parameters, suite_dir
@@ -474,7 +477,8 @@ def validate_all(
             for check in checks
         )
     # Kept so that build_data_docs can render GX's own pages; a few runs at most.
-    _gx_results[run_id] = outcomes
+    # A run checked chunk by chunk keeps each table's latest result (dim_unit's is the first's).
+    _gx_results.setdefault(run_id, {}).update(outcomes)
     _gx_results.move_to_end(run_id)
     while len(_gx_results) > _KEEP_GX_RESULTS:
         _gx_results.popitem(last=False)

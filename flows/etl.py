@@ -368,12 +368,14 @@ def combine_results(parts: list[pl.DataFrame]) -> pl.DataFrame:
     Bad rows add up. A check passes when it passed on every chunk, except one with
     ``mostly``: its share of good rows is taken over all chunks (each chunk's ``considered``
     rows, from ``dq.validate_all(with_counts=True)``), since a chunk below the threshold
-    does not fail a run that is above it. dim_unit is the same table in every chunk, so its
-    rows come from the first. The count columns are dropped.
+    does not fail a run that is above it. dim_unit is the same table in every chunk and is
+    checked in the first alone; were it in several, its rows would come from the first. The
+    count columns are dropped.
     """
     columns = list(DQ_SCHEMA)
-    first = parts[0]
-    rows = pl.concat([first, *(p.filter(pl.col("table_name") != "dim_unit") for p in parts[1:])])
+    units = pl.col("table_name") == "dim_unit"
+    with_units = next((i for i, p in enumerate(parts) if p.filter(units).height), 0)
+    rows = pl.concat([p if i == with_units else p.filter(~units) for i, p in enumerate(parts)])
     combined = rows.group_by("run_id", "table_name", "expectation", "severity", maintain_order=True).agg(
         pl.col("success").all(),
         pl.col("observed_value")
@@ -712,7 +714,14 @@ def etl(
             wait(queued[:1])
         docs = raw.filter(pl.col("document_id").is_in(pl.Series(ids, dtype=pl.String).implode()))
         checks.append(
-            checker.check(group, docs, units, run_id, all_unchanged=not extracted and raw.height > 0)
+            checker.check(
+                group,
+                docs,
+                units,
+                run_id,
+                all_unchanged=not extracted and raw.height > 0,
+                check_units=not checks,
+            )
         )
 
     with document_progress(total, enabled=None if show_progress else False) as advance:

@@ -72,6 +72,9 @@ def test_a_chunk_checked_in_the_checker_process_gives_the_rows_checked_here(tmp_
 
     assert there.height == here.height == 169
     assert there.equals(here)
+    # A later chunk of the same run leaves dim_unit, the same table in every chunk, to the first.
+    later = checker.check(group, raw, units, "r", check_units=False).result(timeout=300)
+    assert later.equals(here.filter(pl.col("table_name") != "dim_unit"))
 
 
 def test_checks_chunk_by_chunk_reach_the_verdict_of_one_chunk(
@@ -132,3 +135,31 @@ def test_combining_chunks_takes_a_mostly_share_over_all_of_them() -> None:
     assert combine_results([chunk(5, 10), chunk(1, 90)])["success"].to_list() == [True]
     assert combine_results([chunk(9, 10), chunk(20, 90)])["success"].to_list() == [False]
     assert combine_results([chunk(5, 10), chunk(1, 90)]).columns == list(DQ_RESULT_SCHEMA)
+
+
+def test_combining_chunks_keeps_dim_unit_rows_from_the_chunk_that_checked_them() -> None:
+    from flows.dq import COUNT_SCHEMA, DQ_RESULT_SCHEMA
+    from flows.etl import combine_results
+
+    def row(table: str, success: bool) -> dict[str, object]:
+        return {
+            "run_id": "r",
+            "table_name": table,
+            "expectation": "expect_column_values_to_not_be_null(x)",
+            "severity": "critical",
+            "success": success,
+            "observed_value": None,
+            "unexpected_count": 0 if success else 1,
+            "sample": None,
+            "mostly": None,
+            "considered": None,
+        }
+
+    schema = {**DQ_RESULT_SCHEMA, **COUNT_SCHEMA}
+    first = pl.DataFrame([row("fct_metric", True), row("dim_unit", False)], schema=schema)
+    later = pl.DataFrame([row("fct_metric", True)], schema=schema)
+
+    combined = combine_results([first, later, later])
+
+    assert combined["table_name"].to_list() == ["fct_metric", "dim_unit"]
+    assert combined["success"].to_list() == [True, False]
