@@ -451,12 +451,29 @@ def validate_all(
     ``critical_failures_message`` to decide whether the load may go on.
     """
     frames, parameters = prepare_each(tables, today=today)
+    kept = {table: build for table, build in frames.items() if table not in skip}
+    return check_prepared(kept, parameters, run_id, suite_dir, with_counts)
+
+
+def check_prepared(
+    frames: Mapping[str, Callable[[], pl.DataFrame]],
+    parameters: Mapping[str, object],
+    run_id: str,
+    suite_dir: Path = quality.SUITE_DIR,
+    with_counts: bool = False,
+) -> pl.DataFrame:
+    """Run the suites of prepared frames (``prepare_each``'s builders) in ``TABLES`` order.
+
+    Each frame is built just before its suite runs and dropped after. Split from
+    ``validate_all`` so that the checker process can hold a chunk's prepared frames of small
+    tables and check them all at once when the run's last chunk is in (``flows.checker``).
+    """
     suites = set(quality.suite_tables(suite_dir))
     order = [t for t in TABLES if t in suites] + sorted(suites - set(TABLES))
     rows: list[dict[str, object]] = []
     outcomes: dict[str, ExpectationSuiteValidationResult] = {}
     for table in order:
-        if table not in frames or table in skip:
+        if table not in frames:
             continue
         checks, outcomes[table] = quality.validate_table_with_result(
             table, frames[table](), parameters, suite_dir
@@ -476,8 +493,8 @@ def validate_all(
             }
             for check in checks
         )
-    # Kept so that build_data_docs can render GX's own pages; a few runs at most.
-    # A run checked chunk by chunk keeps each table's latest result (dim_unit's is the first's).
+    # Kept so that build_data_docs can render GX's own pages; a few runs at most. A run checked
+    # chunk by chunk keeps each table's latest result (dim_unit's is the first chunk's).
     _gx_results.setdefault(run_id, {}).update(outcomes)
     _gx_results.move_to_end(run_id)
     while len(_gx_results) > _KEEP_GX_RESULTS:

@@ -368,21 +368,21 @@ def combine_results(parts: list[pl.DataFrame]) -> pl.DataFrame:
     Bad rows add up. A check passes when it passed on every chunk, except one with
     ``mostly``: its share of good rows is taken over all chunks (each chunk's ``considered``
     rows, from ``dq.validate_all(with_counts=True)``), since a chunk below the threshold
-    does not fail a run that is above it. dim_unit is the same table in every chunk and is
-    checked in the first alone; were it in several, its rows would come from the first. The
-    count columns are dropped.
+    does not fail a run that is above it. A table checked in one part alone (dim_unit, the
+    same in every chunk, in the first; the checker's held tables in the last) has its rows
+    from that part. Rows come in ``dq.TABLES`` order, each suite's in its own order. The count
+    columns are dropped.
     """
     columns = list(DQ_SCHEMA)
-    units = pl.col("table_name") == "dim_unit"
-    with_units = next((i for i, p in enumerate(parts) if p.filter(units).height), 0)
-    rows = pl.concat([p if i == with_units else p.filter(~units) for i, p in enumerate(parts)])
+    rows = pl.concat(parts)
     combined = rows.group_by("run_id", "table_name", "expectation", "severity", maintain_order=True).agg(
         pl.col("success").all(),
         pl.col("observed_value")
         .filter(~pl.col("success"))
         .first()
         .fill_null(pl.col("observed_value").first()),
-        pl.col("unexpected_count").sum(),
+        # Table-level checks count no rows: their count stays empty rather than a sum of nothing.
+        pl.when(pl.col("unexpected_count").is_not_null().any()).then(pl.col("unexpected_count").sum()),
         pl.col("sample").filter(~pl.col("success")).first().fill_null(pl.col("sample").first()),
         pl.col("mostly").first(),
         pl.col("considered").sum(),
@@ -391,12 +391,17 @@ def combine_results(parts: list[pl.DataFrame]) -> pl.DataFrame:
     )
     share = 1 - pl.col("unexpected_count") / pl.col("considered")
     by_share = pl.when(pl.col("considered") == 0).then(True).otherwise(share >= pl.col("mostly"))
-    return combined.with_columns(
-        pl.when(pl.col("mostly").is_not_null() & ~pl.col("_uncounted") & ~pl.col("_error"))
-        .then(by_share)
-        .otherwise(pl.col("success"))
-        .alias("success")
-    ).select(columns)
+    order = {table: i for i, table in enumerate(dq_checks.TABLES)}
+    return (
+        combined.with_columns(
+            pl.when(pl.col("mostly").is_not_null() & ~pl.col("_uncounted") & ~pl.col("_error"))
+            .then(by_share)
+            .otherwise(pl.col("success"))
+            .alias("success")
+        )
+        .sort(pl.col("table_name").replace_strict(order, default=len(order)), maintain_order=True)
+        .select(columns)
+    )
 
 
 def batches(documents: pl.DataFrame, batch_bytes: int = BATCH_BYTES) -> list[tuple[str, pl.DataFrame]]:
@@ -721,6 +726,7 @@ def etl(
                 run_id,
                 all_unchanged=not extracted and raw.height > 0,
                 check_units=not checks,
+                hold=True,
             )
         )
 
@@ -773,6 +779,7 @@ def etl(
     if checking:
         if chunk or not checks:  # the last chunk; or the one that says the folder is empty
             check(chunk, chunk_ids)
+        checks.append(checker.finish(run_id))  # the small tables, held by the chunks
         try:
             dq = validate(checks, run_id, docs_dir=target.parent / "dq", started_at=started)
         except DataQualityError as exc:

@@ -77,6 +77,35 @@ def test_a_chunk_checked_in_the_checker_process_gives_the_rows_checked_here(tmp_
     assert later.equals(here.filter(pl.col("table_name") != "dim_unit"))
 
 
+def test_held_tables_are_checked_once_when_the_run_finishes(tmp_path: Path) -> None:
+    from prefect.logging import disable_run_logger
+
+    from flows import checker, dq
+    from flows.etl import chunk_tables, combine_results, extract
+    from flows.ingest import read_folder
+    from flows.reference import load_reference
+    from transforms.dim_unit import dim_unit
+
+    raw, _ = read_folder(SEEDS_RAW)
+    units = dim_unit(load_reference().units)
+    with disable_run_logger():
+        first = extract.fn("a", raw.head(2), str(tmp_path / "a"))
+        second = extract.fn("b", raw.tail(raw.height - 2), str(tmp_path / "b"))
+    chunks = [
+        checker.check([first], raw, units, "h", hold=True).result(timeout=300),
+        checker.check([second], raw, units, "h", check_units=False, hold=True).result(timeout=300),
+    ]
+    final = checker.finish("h").result(timeout=300)
+    whole = dq.validate_all(chunk_tables([first, second], raw, units), "h", with_counts=True)
+
+    held = set(checker.HELD_TABLES)
+    assert all(held.isdisjoint(chunk["table_name"]) for chunk in chunks)
+    assert set(final["table_name"]) == held
+    verdict = ["table_name", "expectation", "severity", "success", "unexpected_count"]
+    assert combine_results([*chunks, final]).select(verdict).equals(whole.select(verdict))
+    assert checker.finish("h").result(timeout=300).height == 0  # nothing is held twice
+
+
 def test_checks_chunk_by_chunk_reach_the_verdict_of_one_chunk(
     prefect_harness: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -137,7 +166,7 @@ def test_combining_chunks_takes_a_mostly_share_over_all_of_them() -> None:
     assert combine_results([chunk(5, 10), chunk(1, 90)]).columns == list(DQ_RESULT_SCHEMA)
 
 
-def test_combining_chunks_keeps_dim_unit_rows_from_the_chunk_that_checked_them() -> None:
+def test_combining_chunks_keeps_a_table_checked_once_and_the_suites_order() -> None:
     from flows.dq import COUNT_SCHEMA, DQ_RESULT_SCHEMA
     from flows.etl import combine_results
 
@@ -158,8 +187,9 @@ def test_combining_chunks_keeps_dim_unit_rows_from_the_chunk_that_checked_them()
     schema = {**DQ_RESULT_SCHEMA, **COUNT_SCHEMA}
     first = pl.DataFrame([row("fct_metric", True), row("dim_unit", False)], schema=schema)
     later = pl.DataFrame([row("fct_metric", True)], schema=schema)
+    held = pl.DataFrame([row("stg_documents", True), row("dim_section", True)], schema=schema)
 
-    combined = combine_results([first, later, later])
+    combined = combine_results([first, later, held])
 
-    assert combined["table_name"].to_list() == ["fct_metric", "dim_unit"]
-    assert combined["success"].to_list() == [True, False]
+    assert combined["table_name"].to_list() == ["stg_documents", "fct_metric", "dim_unit", "dim_section"]
+    assert combined["success"].to_list() == [True, True, False, True]
