@@ -14,10 +14,14 @@ It prints one line per figure:
    that peak RSS is its own). The script reports the wall seconds per stage,
    MB/s, characters/s, facts/s, peak RSS (the flow's process, its task-runner
    workers, its checker process and the embedded server, summed, sampled every
-   0.1 s), and the run's time as a multiple of the bound. The checks run in the
-   checker process while extracting (``flows.checker``): stage ``extract`` is the
-   time until the last batch is extracted, checks of the earlier chunks included,
-   and ``validate`` only what is left after it (the last chunk, the data docs).
+   0.1 s), CPU seconds per process (the flow's, the checker's and any worker
+   processes', the server's), and the run's time as a multiple of the bound. The
+   checks run in the checker process while extracting (``flows.checker``): stage
+   ``extract`` is the time until the last batch is extracted, checks of the earlier
+   chunks included, and ``validate`` only what is left after it (the last chunk,
+   the small tables held until then, the data docs). CPU seconds over cores is what
+   the run would take were every core busy all the time; the gap to the wall time is
+   what runs on one core alone (start-up, the last checks, the load).
 4. The same run is repeated with nothing changed, and then with 1% of the files
    changed.
 5. A run on an empty folder measures the fixed start-up (after one warm-up run, since
@@ -115,8 +119,24 @@ def extractor_speed() -> tuple[float, int]:
     return float(secs), int(chars)
 
 
+def _kind(proc: psutil.Process, flow_pid: int) -> str:
+    """Which part of a run a process is: the flow, Prefect's server, or the others (the checker
+    process and, with the processes runner, the workers: all spawned alike)."""
+    if proc.pid == flow_pid:
+        return "flow"
+    return "server" if "uvicorn" in " ".join(proc.cmdline()) else "checker+workers"
+
+
+def _cpu_seconds(proc: psutil.Process, seen: dict[tuple[str, int], float]) -> None:
+    """Record the CPU seconds (user + system) of a process and its descendants so far."""
+    for p in [proc, *proc.children(recursive=True)]:
+        with contextlib.suppress(psutil.Error):  # a worker that just ended
+            times = p.cpu_times()
+            seen[(_kind(p, proc.pid), p.pid)] = times.user + times.system
+
+
 def run_flow(folder: Path, warehouse: Path, home: Path, runner: str) -> dict[str, object]:
-    """Run the flow in a child process; return its summary with wall time and peak RSS."""
+    """Run the flow in a child process; return its summary with wall time, peak RSS and CPU seconds."""
     code = (  # as taizhang run does: the checker process starts first, then the flow
         "import json,sys; from flows import checker; checker.start(); from flows.etl import etl; "
         "s = etl(input_dir=sys.argv[1], warehouse_path=sys.argv[2]); print('SUMMARY ' + json.dumps(s))"
@@ -137,9 +157,10 @@ def run_flow(folder: Path, warehouse: Path, home: Path, runner: str) -> dict[str
             env=env,
             cwd=REPO,
         )
-        proc, peak = psutil.Process(child.pid), 0
+        proc, peak, cpu = psutil.Process(child.pid), 0, {}
         while child.poll() is None:
             peak = max(peak, _tree_rss(proc))
+            _cpu_seconds(proc, cpu)  # sampled: a process's last 0.1 s before it ends is not counted
             time.sleep(0.1)
     wall = time.perf_counter() - start
     stdout, stderr = log.with_suffix(".out").read_text(), log.read_text()
@@ -149,6 +170,10 @@ def run_flow(folder: Path, warehouse: Path, home: Path, runner: str) -> dict[str
     summary = json.loads(line[len("SUMMARY ") :])
     summary["wall"] = wall
     summary["peak_rss_mb"] = peak / 2**20
+    by_kind: dict[str, float] = {}
+    for (kind, _), seconds in cpu.items():
+        by_kind[kind] = by_kind.get(kind, 0.0) + seconds
+    summary["cpu_seconds"] = by_kind
     return summary
 
 
@@ -161,6 +186,10 @@ def report(name: str, s: dict[str, object], mb: float, chars: int, bound: float,
     print(f"{name}: characters/s                {chars / wall:,.0f}")
     print(f"{name}: facts/s                     {int(s['facts']) / wall:,.0f}")  # type: ignore[call-overload]
     print(f"{name}: peak RSS MB (with workers)  {float(s['peak_rss_mb']):.0f}")  # type: ignore[arg-type]
+    cpu = dict(s["cpu_seconds"])  # type: ignore[call-overload]
+    kinds = [kind for kind in ("flow", "checker+workers", "server") if kind in cpu]
+    parts = "  ".join(f"{kind} {cpu[kind]:.1f}" for kind in kinds)
+    print(f"{name}: CPU seconds {sum(cpu.values()):.1f} ({parts}; {os.cpu_count()} cores)")
     print(f"{name}: wall minus start-up         {wall - startup:.1f}")
     print(f"{name}: multiple of bare bound      {wall / bound:.0f}x")
     print(
