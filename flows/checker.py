@@ -97,12 +97,17 @@ def build_docs(results: pl.DataFrame, docs_dir: Path, started_at: dt.datetime | 
     return _pool().submit(_build_docs, results, docs_dir, started_at).result()
 
 
-def shutdown() -> None:
-    """Stop the checker process (at exit; tests may call it)."""
+def shutdown(wait: bool = True) -> None:
+    """Stop the checker process (at exit; tests may call it).
+
+    With ``wait=False`` this returns at once and the process exits beside the caller: the
+    flow does not wait the 1-3 s an interpreter full of GX and pandas takes to tear down
+    before it starts the load.
+    """
     global _executor
     with _lock:
         if _executor is not None:
-            _executor.shutdown(wait=True, cancel_futures=True)
+            _executor.shutdown(wait=wait, cancel_futures=True)
             _executor = None
 
 

@@ -789,7 +789,8 @@ def etl(
                 logger.warning("could not publish the problems artifact: %s", state.message)
             raise
         finally:
-            checker.shutdown()  # its memory is the load's; a failed run's hook stops it too
+            # Its memory is the load's; it exits while the load begins. A failed run's hook stops it too.
+            checker.shutdown(wait=False)
     else:
         logger.warning("stage validate left out: loading without data-quality checks")
     lap("validate")
