@@ -16,7 +16,7 @@ there too (``build_docs``). If the process dies (out of memory, say), the checks
 running on it raise ``BrokenProcessPool``, which fails the run before anything is loaded,
 and the next run starts a new process.
 
-Each GX call costs about 0.15 s per table however few its rows, so the tables with few rows
+Each GX suite costs about 0.3 s of planning however few its table's rows, so the tables with few rows
 per document (``HELD_TABLES``) are not checked chunk by chunk: with ``hold``, a chunk's
 prepared frames of them stay in the checker process, and ``finish`` checks them all at once
 after the last chunk. Their keys are then checked for uniqueness across the whole run.

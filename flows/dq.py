@@ -29,7 +29,7 @@ import json
 import re
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -437,22 +437,18 @@ def validate_all(
     suite_dir: Path = quality.SUITE_DIR,
     today: dt.date | None = None,
     with_counts: bool = False,
-    skip: Collection[str] = (),
 ) -> pl.DataFrame:
     """Run every suite against its table and return the ``dq_result`` rows (one per expectation).
 
     ``with_counts`` adds the columns ``mostly`` and ``considered`` (see ``quality.CheckResult``),
-    which results of several chunks need to be combined. ``skip`` names tables present only as
-    lookups (the flow checks dim_unit, the same in every chunk, in the first chunk alone; the
-    facts' checks still read its factors).
+    which results of several chunks need to be combined.
 
     Tables absent from ``tables`` are skipped (their suites are not run); ``dq_run.tables``
     says how many were checked. Nothing is raised for failed checks: use
     ``critical_failures_message`` to decide whether the load may go on.
     """
     frames, parameters = prepare_each(tables, today=today)
-    kept = {table: build for table, build in frames.items() if table not in skip}
-    return check_prepared(kept, parameters, run_id, suite_dir, with_counts)
+    return check_prepared(frames, parameters, run_id, suite_dir, with_counts)
 
 
 def check_prepared(
