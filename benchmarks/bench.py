@@ -108,7 +108,7 @@ def extractor_speed() -> tuple[float, int]:
     """Seconds and characters of ``extract_documents`` on the seeds: distinct text, cold memory."""
     code = (
         "import time; from pathlib import Path; from flows.ingest import read_folder; "
-        "from flows.etl import extract_documents; from transforms.metric_phrase import _tagger; "
+        "from flows.tables import extract_documents; from transforms.metric_phrase import _tagger; "
         "raw, _ = read_folder(Path('seeds/raw')); "
         "_tagger.cache_clear(); import jieba; jieba.initialize(); "
         "t = time.perf_counter(); extract_documents(raw); "

@@ -9,8 +9,9 @@ one phase after the other). In a second process they use the second core instead
 One checker process per flow run: started as the run starts (``start``; ``taizhang run``
 starts it even before the flow, while Prefect's embedded server starts) and stopped once the
 checks are done (``shutdown``), before the load, so that its memory is free for DuckDB.
-Starting costs 5-8 s, a fresh interpreter importing Polars, Prefect and GX and parsing the
-suites (``quality.warm_up``), spent while the flow reads its input folder. GX's result objects, which its
+Starting costs 5-8 s, a fresh interpreter importing Polars and GX (not Prefect:
+``flows.tables``) and parsing the suites (``quality.warm_up``), spent while the flow reads
+its input folder. GX's result objects, which its
 own Data Docs pages are rendered from, stay in that process, so the data docs are built
 there too (``build_docs``). If the process dies (out of memory, say), the checks that were
 running on it raise ``BrokenProcessPool``, which fails the run before anything is loaded,
@@ -76,7 +77,7 @@ def check(
     check_units: bool = True,
     hold: bool = False,
 ) -> Future[pl.DataFrame]:
-    """Check one chunk of extracted batches (``flows.etl.chunk_tables``) in the checker process.
+    """Check one chunk of extracted batches (``flows.tables.chunk_tables``) in the checker process.
 
     ``raw`` needs only the chunk's documents (their text, which offsets point into); ``units``
     is the run's dim_unit, checked only with ``check_units`` (a run's first chunk: it is the
@@ -128,7 +129,7 @@ def _warm_up() -> None:
     whereas an initializer that raised would break the pool.
     """
     try:
-        import flows.etl  # noqa: F401 - what every check imports (chunk_tables)
+        import flows.tables  # noqa: F401 - what every check imports (chunk_tables)
         from flows import quality
 
         quality.warm_up()
@@ -146,7 +147,7 @@ def _check(
     hold: bool,
 ) -> pl.DataFrame:
     from flows import dq
-    from flows.etl import chunk_tables
+    from flows.tables import chunk_tables
 
     frames, parameters = dq.prepare_each(chunk_tables(group, raw, units, all_unchanged))
     if not check_units:

@@ -40,7 +40,6 @@ from concurrent.futures import Future, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -54,42 +53,35 @@ from prefect.tasks import exponential_backoff
 from flows import checker, warehouse
 from flows import dq as dq_checks
 from flows.ingest import read_folder
-from flows.ledger_reference import load_ledger_reference
 from flows.progress import document_progress
 from flows.reference import load_reference
-from flows.runners import task_runner
+from flows.runners import cpu_count, task_runner
 from flows.settings import RAW_DIR, REPO_ROOT, SEEDS_DIR, default_warehouse
+from flows.tables import (
+    EXTRACT_TABLES,
+    _empty,
+    extract_documents,
+)
 from flows.warehouse_state import WarehouseWriteError, explain_write_error, known_documents
 from transforms.dim_unit import dim_unit
-from transforms.fct_metric import fct_metric
-from transforms.ledger import build_ledger
-from transforms.stg_documents import stg_documents
-from transforms.stg_sentences import stg_sentences
 
 Stage = Literal["ingest", "transform", "validate", "load"]
 ALL_STAGES: list[Stage] = ["ingest", "transform", "validate", "load"]
-# Text per extract task. Each task has a fixed cost of about 0.35 s (the transforms' many
-# small Polars passes), so bigger batches waste less; smaller ones bound a worker's memory.
-# 4 MB: about 25 tasks per 100 MB, about 9% fixed cost (measured: benchmarks/bench.py).
-BATCH_BYTES = 4_000_000
-IN_FLIGHT = 4  # extract batches submitted ahead of the one being collected
+# Text per extract task. Each task has a fixed cost of about 0.65 CPU-seconds whatever its size:
+# the transforms use far more regexes than Polars' per-thread cache of 32 compiled ones holds,
+# so every batch compiles them all again. Bigger batches waste less; smaller ones bound a
+# worker's memory. Measured on 16 MB of the benchmark's corpus, in one process: 0.66
+# CPU-seconds per MB in 4 MB batches, 0.55 in 8 MB, 0.53 in 16 MB. 12 MB keeps peak RSS of a
+# 100 MB run under 2 GB (benchmarks/bench.py).
+BATCH_BYTES = 12_000_000
+# Extract batches in flight, the one being collected included: None means one per worker
+# (this machine's cores) and one ready, so that no worker waits, and no more, since each
+# holds its batch's text.
+IN_FLIGHT: int | None = None
 # Text per validation chunk. Each chunk costs GX about 3 s of planning whatever its size, and
 # its pandas copies about 50 MB of memory per MB of text in the checker process.
 VALIDATE_CHUNK_BYTES = 16_000_000
 CHECKS_QUEUED = 2  # chunks handed to the checker process and not yet checked, at most
-# Tables whose rows each belong to one document, produced by ``extract``.
-DOCUMENT_TABLES = (
-    "stg_documents",
-    "stg_sentences",
-    "fct_metric",
-    "dim_document",
-    "dim_section",
-    "fct_rectification_item",
-    "fct_measure",
-    "bridge_sentence_org",
-    "fct_supervision_activity",
-)
-EXTRACT_TABLES = (*DOCUMENT_TABLES, "dim_org_unit")
 TAGS = ["taizhang"]
 LOG_FILES = 50  # files named one by one in a run's log; the rest are counted
 
@@ -152,34 +144,6 @@ def build_tables(raw: pl.DataFrame) -> dict[str, pl.DataFrame]:
     tables["raw_documents"] = raw
     tables["dim_unit"] = dim_unit(load_reference().units)
     return tables
-
-
-def extract_documents(documents: pl.DataFrame) -> dict[str, pl.DataFrame]:
-    """Every table derived from a set of distinct documents: staging, metric facts and the ledger.
-
-    The ledger marks boilerplate first, so no fact, item or measure comes from page furniture,
-    and gives each fact its section and measure.
-    """
-    ref = load_reference()
-    docs = stg_documents(documents)
-    sentences = stg_sentences(documents)
-    facts = fct_metric(sentences, docs, ref)
-    ledger = build_ledger(documents, docs, sentences, load_ledger_reference(), facts)
-    return {"stg_documents": docs, **ledger}
-
-
-def merge_org_units(parts: list[pl.DataFrame]) -> pl.DataFrame:
-    """One row per organisation across buckets: the same body named in two buckets is one row."""
-    orgs = pl.concat(parts, how="vertical_relaxed")
-    return (
-        orgs.group_by("org_id", maintain_order=True)
-        .agg(
-            pl.col("name", "type", "level", "parent_org_id").first(),
-            pl.col("mention_count").sum(),
-            pl.col("document_count").sum(),
-        )
-        .select(orgs.columns)
-    )
 
 
 @task(
@@ -328,40 +292,6 @@ def staged_tables(results: list[dict[str, Any]]) -> dict[str, warehouse.StagedTa
     }
 
 
-def chunk_tables(
-    group: list[dict[str, Any]], raw: pl.DataFrame, units: pl.DataFrame, all_unchanged: bool = False
-) -> dict[str, pl.DataFrame]:
-    """The extracted tables of a group of batches, to validate together (one chunk).
-
-    ``raw`` holds (at least) the group's documents, whose text the offsets point into. Every
-    check but dim_unit's looks within one document (offsets, foreign keys, ids hashed with
-    the document), so checking chunk by chunk finds what checking everything at once would,
-    with memory bounded by the chunk. An empty group gives empty tables (an empty folder:
-    its warnings say so), or only dim_unit when ``all_unchanged`` (the folder has documents
-    but every one is in the warehouse already: only the reference data is new). ``units`` is
-    the dim_unit the run loads, so that what is checked is what is loaded.
-    """
-    if not group and all_unchanged:
-        return {"dim_unit": units}
-    if group:
-        tables = {
-            name: pl.concat(
-                [pl.read_parquet(Path(r["dir"]) / f"{name}.parquet") for r in group],
-                how="vertical_relaxed",
-            )
-            for name in DOCUMENT_TABLES
-        }
-        tables["dim_org_unit"] = merge_org_units(
-            [pl.read_parquet(Path(r["dir"]) / "dim_org_unit.parquet") for r in group]
-        )
-    else:
-        tables = {name: _empty(name) for name in EXTRACT_TABLES}
-    ids = tables["stg_documents"]["document_id"].implode()
-    tables["raw_documents"] = raw.filter(pl.col("document_id").is_in(ids))
-    tables["dim_unit"] = units
-    return tables
-
-
 def combine_results(parts: list[pl.DataFrame]) -> pl.DataFrame:
     """One ``dq_result`` row per expectation from the rows of several chunks.
 
@@ -404,15 +334,22 @@ def combine_results(parts: list[pl.DataFrame]) -> pl.DataFrame:
     )
 
 
-def batches(documents: pl.DataFrame, batch_bytes: int = BATCH_BYTES) -> list[tuple[str, pl.DataFrame]]:
-    """Split distinct documents into batches of about ``batch_bytes`` of text, by content hash.
+def batches(
+    documents: pl.DataFrame, batch_bytes: int = BATCH_BYTES, workers: int = 1
+) -> list[tuple[str, pl.DataFrame]]:
+    """Split distinct documents into batches of at most about ``batch_bytes`` of text, by content hash.
 
     Each batch comes with a key naming its members and the code version, the cache key of its
-    extract task. The split depends only on the set of documents, so re-running the same
-    documents (after a failed load, say) finds every batch in the cache.
+    extract task. The split depends only on the set of documents (and ``workers``), so
+    re-running the same documents (after a failed load, say) finds every batch in the cache.
+    When there is more than one batch, their number is rounded up to a multiple of
+    ``workers``: big batches in a number the workers cannot share evenly leave one worker
+    alone with the last of them (7 batches on 2 workers: the last round runs on one core).
     """
     size = int(documents["text"].str.len_bytes().sum() or 0) if documents.height else 0
     n = max(1, -(-size // batch_bytes))
+    if n > 1 and workers > 1:
+        n = -(-n // workers) * workers
     out = []
     for (_,), part in documents.sort("document_id").group_by(
         (pl.col("document_id").str.slice(0, 8).str.to_integer(base=16) % n).alias("_b"), maintain_order=True
@@ -700,7 +637,8 @@ def etl(
     out_dir = str(_staging_dir(target))
     # Batches leave this queue as they are submitted, and nothing else keeps the documents'
     # text (``raw`` aside), so a finished batch's text is freed.
-    pending = deque(batches(documents, max(1, int(batch_mb * 1_000_000))))
+    pending = deque(batches(documents, max(1, int(batch_mb * 1_000_000)), cpu_count()))
+    in_flight = IN_FLIGHT or cpu_count() + 1
     total = documents.height
     del documents
     # Checks start chunk by chunk as a chunk's batches come back, in the checker process,
@@ -735,7 +673,7 @@ def etl(
         # queued for them; results are taken in submission order, so every runner gives the
         # same tables.
         futures: deque[Any] = deque()
-        while pending and len(futures) < IN_FLIGHT:
+        while pending and len(futures) < in_flight:
             key, batch = pending.popleft()
             futures.append((runner.submit(key, batch, out_dir), key, batch))
         while futures:
@@ -755,7 +693,10 @@ def etl(
                 chunk.append(result)
                 chunk_ids.extend(batch["document_id"].to_list())
                 chunk_bytes += int(result["bytes"])
-                if chunk_bytes >= VALIDATE_CHUNK_BYTES:
+                # In the last round (every batch submitted, others still extracting), a batch is
+                # checked as soon as it is back: the checker works while the last ones finish,
+                # and less is left to check after them.
+                if chunk_bytes >= VALIDATE_CHUNK_BYTES or (not pending and futures):
                     check(chunk, chunk_ids)
                     chunk, chunk_ids, chunk_bytes = [], [], 0
             del future, batch
@@ -853,15 +794,3 @@ def etl(
         logger.info("stage load left out: dry run, the warehouse was not touched")
     publish(summary, dq, quarantine)
     return asdict(summary)
-
-
-def _empty(table: str) -> pl.DataFrame:
-    """The table with no rows, typed as the transforms type it."""
-    return _empty_tables()[table]
-
-
-@lru_cache(maxsize=1)
-def _empty_tables() -> dict[str, pl.DataFrame]:
-    return extract_documents(
-        pl.DataFrame(schema={"document_id": pl.String, "file_name": pl.String, "text": pl.String})
-    )

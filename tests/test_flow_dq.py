@@ -57,9 +57,10 @@ def test_a_chunk_checked_in_the_checker_process_gives_the_rows_checked_here(tmp_
     from prefect.logging import disable_run_logger
 
     from flows import checker, dq
-    from flows.etl import chunk_tables, extract
+    from flows.etl import extract
     from flows.ingest import read_folder
     from flows.reference import load_reference
+    from flows.tables import chunk_tables
     from transforms.dim_unit import dim_unit
 
     raw, _ = read_folder(SEEDS_RAW)
@@ -81,9 +82,10 @@ def test_held_tables_are_checked_once_when_the_run_finishes(tmp_path: Path) -> N
     from prefect.logging import disable_run_logger
 
     from flows import checker, dq
-    from flows.etl import chunk_tables, combine_results, extract
+    from flows.etl import combine_results, extract
     from flows.ingest import read_folder
     from flows.reference import load_reference
+    from flows.tables import chunk_tables
     from transforms.dim_unit import dim_unit
 
     raw, _ = read_folder(SEEDS_RAW)

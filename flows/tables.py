@@ -1,0 +1,108 @@
+"""The tables ``extract`` produces, and reading a chunk of them back: no Prefect here.
+
+The checker process (``flows.checker``) imports this module and GX, not the flow's module:
+Prefect would add about 70 MB and 2 CPU-seconds to its start for nothing it uses.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from flows.ledger_reference import load_ledger_reference
+from flows.reference import load_reference
+from transforms.fct_metric import fct_metric
+from transforms.ledger import build_ledger
+from transforms.stg_documents import stg_documents
+from transforms.stg_sentences import stg_sentences
+
+# Tables whose rows each belong to one document, produced by ``extract``.
+DOCUMENT_TABLES = (
+    "stg_documents",
+    "stg_sentences",
+    "fct_metric",
+    "dim_document",
+    "dim_section",
+    "fct_rectification_item",
+    "fct_measure",
+    "bridge_sentence_org",
+    "fct_supervision_activity",
+)
+EXTRACT_TABLES = (*DOCUMENT_TABLES, "dim_org_unit")
+
+
+def extract_documents(documents: pl.DataFrame) -> dict[str, pl.DataFrame]:
+    """Every table derived from a set of distinct documents: staging, metric facts and the ledger.
+
+    The ledger marks boilerplate first, so no fact, item or measure comes from page furniture,
+    and gives each fact its section and measure.
+    """
+    ref = load_reference()
+    docs = stg_documents(documents)
+    sentences = stg_sentences(documents)
+    facts = fct_metric(sentences, docs, ref)
+    ledger = build_ledger(documents, docs, sentences, load_ledger_reference(), facts)
+    return {"stg_documents": docs, **ledger}
+
+
+def merge_org_units(parts: list[pl.DataFrame]) -> pl.DataFrame:
+    """One row per organisation across buckets: the same body named in two buckets is one row."""
+    orgs = pl.concat(parts, how="vertical_relaxed")
+    return (
+        orgs.group_by("org_id", maintain_order=True)
+        .agg(
+            pl.col("name", "type", "level", "parent_org_id").first(),
+            pl.col("mention_count").sum(),
+            pl.col("document_count").sum(),
+        )
+        .select(orgs.columns)
+    )
+
+
+def chunk_tables(
+    group: list[dict[str, Any]], raw: pl.DataFrame, units: pl.DataFrame, all_unchanged: bool = False
+) -> dict[str, pl.DataFrame]:
+    """The extracted tables of a group of batches, to validate together (one chunk).
+
+    ``raw`` holds (at least) the group's documents, whose text the offsets point into. Every
+    check but dim_unit's looks within one document (offsets, foreign keys, ids hashed with
+    the document), so checking chunk by chunk finds what checking everything at once would,
+    with memory bounded by the chunk. An empty group gives empty tables (an empty folder:
+    its warnings say so), or only dim_unit when ``all_unchanged`` (the folder has documents
+    but every one is in the warehouse already: only the reference data is new). ``units`` is
+    the dim_unit the run loads, so that what is checked is what is loaded.
+    """
+    if not group and all_unchanged:
+        return {"dim_unit": units}
+    if group:
+        tables = {
+            name: pl.concat(
+                [pl.read_parquet(Path(r["dir"]) / f"{name}.parquet") for r in group],
+                how="vertical_relaxed",
+            )
+            for name in DOCUMENT_TABLES
+        }
+        tables["dim_org_unit"] = merge_org_units(
+            [pl.read_parquet(Path(r["dir"]) / "dim_org_unit.parquet") for r in group]
+        )
+    else:
+        tables = {name: _empty(name) for name in EXTRACT_TABLES}
+    ids = tables["stg_documents"]["document_id"].implode()
+    tables["raw_documents"] = raw.filter(pl.col("document_id").is_in(ids))
+    tables["dim_unit"] = units
+    return tables
+
+
+def _empty(table: str) -> pl.DataFrame:
+    """The table with no rows, typed as the transforms type it."""
+    return _empty_tables()[table]
+
+
+@lru_cache(maxsize=1)
+def _empty_tables() -> dict[str, pl.DataFrame]:
+    return extract_documents(
+        pl.DataFrame(schema={"document_id": pl.String, "file_name": pl.String, "text": pl.String})
+    )
