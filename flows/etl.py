@@ -82,7 +82,10 @@ IN_FLIGHT: int | None = None
 # its pandas copies about 50 MB of memory per MB of text in the checker process.
 VALIDATE_CHUNK_BYTES = 16_000_000
 CHECKS_QUEUED = 2  # chunks handed to the checker process and not yet checked, at most
-TAGS = ["taizhang"]
+# The tasks carry no tags. Prefect asks its API for tag concurrency slots before every tagged
+# task run, and once its 5-second memory of "no limits on these tags" lapses that took about
+# 2 s a task on the embedded server (measured: before each extract batch and before the
+# load, on the run's critical path). The flow runs of the deployments are tagged instead.
 LOG_FILES = 50  # files named one by one in a run's log; the rest are counted
 
 
@@ -152,7 +155,6 @@ def build_tables(raw: pl.DataFrame) -> dict[str, pl.DataFrame]:
     retry_delay_seconds=exponential_backoff(backoff_factor=1),
     timeout_seconds=900,
     cache_policy=NO_CACHE,
-    tags=[*TAGS, "io"],
 )
 def ingest(input_dir: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Read and decode every file of the input folder; unreadable files go to quarantine."""
@@ -174,7 +176,6 @@ def ingest(input_dir: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
     retry_delay_seconds=1,
     timeout_seconds=120,
     cache_policy=NO_CACHE,
-    tags=[*TAGS, "io"],
 )
 def compare(raw: pl.DataFrame, warehouse_path: Path) -> pl.DataFrame:
     """``document_id, source_path, status`` with status new / changed / unchanged against the warehouse."""
@@ -222,7 +223,6 @@ def _bucket_cache_key(context: TaskRunContext, parameters: dict[str, Any]) -> st
     cache_expiration=timedelta(days=90),
     persist_result=True,
     timeout_seconds=1800,
-    tags=[*TAGS, "transform"],
 )
 def extract(bucket_key: str, documents: pl.DataFrame, out_dir: str) -> dict[str, Any]:
     """Every table of one batch of documents, written as Parquet to ``out_dir/<bucket_key>/``.
@@ -377,7 +377,7 @@ def with_source_slice(facts: pl.DataFrame, raw: pl.DataFrame) -> pl.DataFrame:
 DQ_SCHEMA = dq_checks.DQ_RESULT_SCHEMA
 
 
-@task(name="validate", timeout_seconds=1800, cache_policy=NO_CACHE, tags=[*TAGS, "quality"])
+@task(name="validate", timeout_seconds=1800, cache_policy=NO_CACHE)
 def validate(
     checks: list[Future[pl.DataFrame]],
     run_id: str,
@@ -428,7 +428,6 @@ def validate(
     retry_delay_seconds=exponential_backoff(backoff_factor=2),
     timeout_seconds=1800,
     cache_policy=NO_CACHE,
-    tags=[*TAGS, "io"],
 )
 def load(
     warehouse_path: Path,
@@ -453,7 +452,6 @@ def load(
     retry_delay_seconds=exponential_backoff(backoff_factor=2),
     timeout_seconds=1800,
     cache_policy=NO_CACHE,
-    tags=[*TAGS, "io"],
 )
 def lake(warehouse_path: Path, parquet_dir: Path, base_url: str | None = None) -> dict[str, object]:
     """Write the warehouse out as a Parquet lake partitioned by document year (``flows.export``)."""
@@ -470,7 +468,7 @@ def lake(warehouse_path: Path, parquet_dir: Path, base_url: str | None = None) -
     return written.as_dict()
 
 
-@task(name="publish", timeout_seconds=300, retries=1, cache_policy=NO_CACHE, tags=TAGS)
+@task(name="publish", timeout_seconds=300, retries=1, cache_policy=NO_CACHE)
 def publish(summary: RunSummary, dq: pl.DataFrame, quarantine: pl.DataFrame) -> None:
     """Leave a summary table and a markdown report of problems on the flow run."""
     rows = [
