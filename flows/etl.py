@@ -71,9 +71,9 @@ ALL_STAGES: list[Stage] = ["ingest", "transform", "validate", "load"]
 # the transforms use far more regexes than Polars' per-thread cache of 32 compiled ones holds,
 # so every batch compiles them all again. Bigger batches waste less; smaller ones bound a
 # worker's memory. Measured on 16 MB of the benchmark's corpus, in one process: 0.66
-# CPU-seconds per MB in 4 MB batches, 0.55 in 8 MB, 0.53 in 16 MB. 12 MB keeps peak RSS of a
-# 100 MB run under 2 GB (benchmarks/bench.py).
-BATCH_BYTES = 12_000_000
+# CPU-seconds per MB in 4 MB batches, 0.55 in 8 MB, 0.53 in 16 MB. 8 MB has most of the gain;
+# 12 MB batches put peak RSS at 2.17 GB on 200 MB, 24% more than on 100 MB (benchmarks/bench.py).
+BATCH_BYTES = 8_000_000
 # Extract batches in flight, the one being collected included: None means one per worker
 # (this machine's cores) and one ready, so that no worker waits, and no more, since each
 # holds its batch's text.
