@@ -387,7 +387,9 @@ def script_expr(column: str = "text") -> pl.Expr:
     over the whole column at once: Python's ``re`` took two thirds of ingest's time.
     """
     sample = pl.col(column).str.slice(0, 200_000)
-    han = sample.str.count_matches(_HAN_CLASS)
+    # Han characters are most of a report, and counting matches costs per match: so count the
+    # others and subtract (the same number, four times faster on 100 MB).
+    han = sample.str.len_chars() - sample.str.count_matches(f"[^{_HAN_CLASS[1:-1]}]")
     traditional = sample.str.count_matches(_traditional_class())
     return (
         pl.when(han == 0)
