@@ -40,7 +40,8 @@ import math
 import numbers
 import threading
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -168,7 +169,8 @@ def validate_table_with_result(
             if missing:
                 raise ValueError(f"{path}: row_key columns {missing} are not in the frame")
         batch = _batch_definition(table).get_batch(batch_parameters={"dataframe": frame})
-        outcome = batch.validate(loaded.suite, expectation_parameters=params, result_format=result_format)
+        with _memoized():
+            outcome = batch.validate(loaded.suite, expectation_parameters=params, result_format=result_format)
         # GX's execution engine keeps every table's last batch, the pandas frame included,
         # until that table is validated again: a chunk's frames would all stay alive, and
         # the next chunk's would join them. Drop them once the results are in.
@@ -211,6 +213,50 @@ def warm_up(suite_dir: Path = SUITE_DIR) -> None:
                 continue
 
 
+# Expectation -> its configuration, while one suite is being validated (``_memoized``).
+_configurations: dict[int, tuple[object, object]] | None = None
+
+
+def _memoize_configuration() -> None:
+    """Let ``Expectation.configuration`` be computed once per expectation and validation.
+
+    GX 1.24 rebuilds the configuration from the pydantic model (``self.dict()``) every time it
+    is read, about 140 times per expectation in one validation while planning its metrics:
+    a fifth of the checks' CPU (measured on 16 MB: 5.8 -> 4.7 CPU-seconds, the same 169
+    results). While ``_memoized`` is active (one ``batch.validate``, under ``_lock``), each
+    expectation's first configuration is handed out again; outside it GX's own property runs.
+    Pin-sensitive: on a GX upgrade, check that the property still exists (otherwise nothing
+    is memoized) and that validation does not change an expectation half-way.
+    """
+    from great_expectations.expectations.expectation import Expectation
+
+    original = getattr(Expectation, "configuration", None)
+    if not isinstance(original, property) or original.fget is None:
+        return
+    compute = original.fget
+
+    def configuration(self: Expectation) -> object:
+        memo = _configurations
+        if memo is None:
+            return compute(self)
+        hit = memo.get(id(self))
+        if hit is None or hit[0] is not self:  # the object itself is kept, so its id is not reused
+            hit = memo[id(self)] = (self, compute(self))
+        return hit[1]
+
+    Expectation.configuration = property(configuration, doc=original.__doc__)  # type: ignore[assignment]
+
+
+@contextmanager
+def _memoized() -> Iterator[None]:
+    global _configurations
+    _configurations = {}
+    try:
+        yield
+    finally:
+        _configurations = None
+
+
 @cache
 def _context() -> EphemeralDataContext:
     """Build the in-memory GX context once per process; this is where GX gets imported."""
@@ -221,6 +267,7 @@ def _context() -> EphemeralDataContext:
         ProgressBarsConfig,
     )
 
+    _memoize_configuration()
     config = DataContextConfig(
         store_backend_defaults=InMemoryStoreBackendDefaults(),
         progress_bars=ProgressBarsConfig(globally=False, metric_calculations=False),

@@ -139,3 +139,20 @@ def test_suite_with_unknown_expectation_type_is_refused(tmp_path: Path) -> None:
 
     with pytest.raises(ValueError, match="expect_column_values_to_be_nul"):
         validate_table("fct_metric", _frame(), PARAMETERS, suite_dir=tmp_path)
+
+
+def test_memoized_configurations_give_gx_own_results(monkeypatch: pytest.MonkeyPatch) -> None:
+    import contextlib
+
+    from flows import quality
+
+    bad = _frame().with_columns(
+        unit=pl.when(pl.col("metric_id") == "m3").then(pl.lit("头")).otherwise(pl.col("unit")),
+        number=pl.when(pl.col("metric_id") == "m1").then(-1.0).otherwise(pl.col("number")),
+    )
+    memoized = validate_table("fct_metric", bad, PARAMETERS, SUITES)
+    monkeypatch.setattr(quality, "_memoized", contextlib.nullcontext)  # GX's own property each time
+    plain = validate_table("fct_metric", bad, PARAMETERS, SUITES)
+
+    assert memoized == plain and len(_failures(plain)) >= 2
+    assert quality._configurations is None  # nothing is kept once a validation is over
