@@ -108,9 +108,9 @@ def extractor_speed() -> tuple[float, int]:
     """Seconds and characters of ``extract_documents`` on the seeds: distinct text, cold memory."""
     code = (
         "import time; from pathlib import Path; from flows.ingest import read_folder; "
-        "from flows.tables import extract_documents; from transforms.metric_phrase import _tagger; "
+        "from flows.tables import extract_documents; from transforms.metric_phrase import _built_tagger; "
         "raw, _ = read_folder(Path('seeds/raw')); "
-        "_tagger.cache_clear(); import jieba; jieba.initialize(); "
+        "_built_tagger.cache_clear(); import jieba; jieba.initialize(); "
         "t = time.perf_counter(); extract_documents(raw); "
         "print(time.perf_counter() - t, raw['text'].str.len_chars().sum())"
     )
@@ -137,8 +137,9 @@ def _cpu_seconds(proc: psutil.Process, seen: dict[tuple[str, int], float]) -> No
 
 def run_flow(folder: Path, warehouse: Path, home: Path, runner: str) -> dict[str, object]:
     """Run the flow in a child process; return its summary with wall time, peak RSS and CPU seconds."""
-    code = (  # as taizhang run does: the checker process starts first, then the flow
-        "import json,sys; from flows import checker; checker.start(); from flows.etl import etl; "
+    code = (  # as taizhang run does: the checker process and jieba's load start first, then the flow
+        "import json,sys; from flows import checker, tables; checker.start(); "
+        "tables.warm_extractor_in_background(); from flows.etl import etl; "
         "s = etl(input_dir=sys.argv[1], warehouse_path=sys.argv[2]); print('SUMMARY ' + json.dumps(s))"
     )
     env = {

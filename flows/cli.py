@@ -50,6 +50,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
         # The checker process warms GX up (5-8 s) while this imports the flow and Prefect
         # starts its embedded server, instead of after the flow run has begun.
         checker.start()
+    if "transform" in stage_names:
+        from flows.tables import warm_extractor_in_background
+
+        warm_extractor_in_background()
     from flows.etl import DataQualityError, etl
     from flows.runners import task_runner
     from flows.settings import RAW_DIR, default_warehouse

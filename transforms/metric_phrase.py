@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from collections.abc import Callable
 from functools import lru_cache
 
@@ -101,8 +102,19 @@ _WEAK = {"同比", "比上年", "较上年", "人均", "年均", "其中", "全�
 Terms = tuple[tuple[str, int, str], ...]
 
 
-@lru_cache(maxsize=1)
+# A thread that warms the tagger (``warm_tagger``) and an extract thread must not both add words
+# to jieba's one dictionary, nor tag with it half-built: the first caller builds it, the
+# others wait.
+_tagger_lock = threading.Lock()
+
+
 def _tagger(terms: Terms):
+    with _tagger_lock:
+        return _built_tagger(terms)
+
+
+@lru_cache(maxsize=1)
+def _built_tagger(terms: Terms):
     import jieba
     import jieba.posseg
 
@@ -261,12 +273,23 @@ def _left_phrase(
     return phrase
 
 
+def genre_terms(ref: Reference) -> Terms:
+    """The genre's words for jieba's dictionary, as the tagger is keyed: ``(word, freq, tag)``."""
+    return tuple(
+        (str(w), int(f), str(t)) for w, f, t in ref.genre_terms.select("word", "freq", "tag").iter_rows()
+    )
+
+
+def warm_tagger(ref: Reference) -> None:
+    """Load jieba's dictionary, the genre's words and the POS model now (about 1 s), ahead of
+    the first extraction, for a caller that has idle time to spend (see ``flows.tables``)."""
+    _tagger(genre_terms(ref)).lcut("预热")
+
+
 def metric_phrases(c: pl.DataFrame, ref: Reference) -> pl.DataFrame:
     """Add ``metric`` to candidate mentions (needs ``sentence_id``, ``start``, ``before_text``,
     ``after_text``, ``change``, ``kind``)."""
-    terms: Terms = tuple(
-        (str(w), int(f), str(t)) for w, f, t in ref.genre_terms.select("word", "freq", "tag").iter_rows()
-    )
+    terms = genre_terms(ref)
     suffixes = frozenset(ref.noun_suffixes["suffix"].to_list())
     c = c.sort(["sentence_id", "start"])
     rows = c.select(
