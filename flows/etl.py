@@ -59,7 +59,7 @@ from flows.runners import cpu_count, task_runner
 from flows.settings import RAW_DIR, REPO_ROOT, SEEDS_DIR, default_warehouse
 from flows.tables import (
     EXTRACT_TABLES,
-    _empty,
+    empty_table,
     extract_documents,
 )
 from flows.warehouse_state import WarehouseWriteError, explain_write_error, known_documents
@@ -91,7 +91,12 @@ LOG_FILES = 50  # files named one by one in a run's log; the rest are counted
 
 # What ``extract`` depends on: a change to any of these files invalidates its cache.
 EXTRACT_INPUTS = sorted(
-    [*(REPO_ROOT / "transforms").glob("*.py"), *SEEDS_DIR.glob("*.csv"), *SEEDS_DIR.glob("*.txt")]
+    [
+        *(REPO_ROOT / "transforms").glob("*.py"),
+        REPO_ROOT / "flows" / "tables.py",  # extract_documents: how the transforms are wired
+        *SEEDS_DIR.glob("*.csv"),
+        *SEEDS_DIR.glob("*.txt"),
+    ]
 )
 
 
@@ -759,7 +764,7 @@ def etl(
             ]
         )
         tables: dict[str, warehouse.Frame] = {
-            **(staged_tables(extracted) if extracted else {t: _empty(t) for t in EXTRACT_TABLES}),
+            **(staged_tables(extracted) if extracted else {t: empty_table(t) for t in EXTRACT_TABLES}),
             "raw_documents": raw,
             "dim_unit": units,
         }

@@ -91,14 +91,14 @@ def chunk_tables(
             [pl.read_parquet(Path(r["dir"]) / "dim_org_unit.parquet") for r in group]
         )
     else:
-        tables = {name: _empty(name) for name in EXTRACT_TABLES}
+        tables = {name: empty_table(name) for name in EXTRACT_TABLES}
     ids = tables["stg_documents"]["document_id"].implode()
     tables["raw_documents"] = raw.filter(pl.col("document_id").is_in(ids))
     tables["dim_unit"] = units
     return tables
 
 
-def _empty(table: str) -> pl.DataFrame:
+def empty_table(table: str) -> pl.DataFrame:
     """The table with no rows, typed as the transforms type it."""
     return _empty_tables()[table]
 
