@@ -146,6 +146,7 @@ def run_flow(folder: Path, warehouse: Path, home: Path, runner: str) -> dict[str
         **os.environ,
         "PREFECT_HOME": str(home),
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",  # as taizhang run sets it
         "TAIZHANG_TASK_RUNNER": runner,
     }
     log = warehouse.with_suffix(".log")  # files, not pipes: a full pipe would stall the flow's logging

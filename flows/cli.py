@@ -17,6 +17,11 @@ from pathlib import Path
 # Prefect reads these at import time: no telemetry from a machine without internet.
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
+# Prefect waits 20 s for its embedded server by default. On a fresh machine the server first
+# creates and migrates its database (about 13 s alone), beside the checker process warming GX up
+# on the other core: a 2-core machine under load was measured at 22 s, and the run failed with
+# "Timed out while attempting to connect to ephemeral Prefect API server". Wait longer instead.
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 
 GUIDE_FIELDS = [
     "doc",
