@@ -197,7 +197,7 @@ def report(name: str, s: dict[str, object], mb: float, chars: int, bound: float,
     print(f"{name}: multiple of bare bound      {wall / bound:.0f}x")
     print(
         f"{name}: documents {s['documents']} new {s['new']} changed {s['changed']} "
-        f"unchanged {s['unchanged']} facts {s['facts']} cached tasks "
+        f"unchanged {s['unchanged']} (not read {s.get('not_read', 0)}) facts {s['facts']} cached tasks "
         f"{s['extract_tasks_cached']}/{s['extract_tasks']}"
     )
 

@@ -111,7 +111,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     totals = dict(summary["totals"])  # type: ignore[call-overload]
     print(
         f"documents {summary['documents']} (new {summary['new']}, changed {summary['changed']}, "
-        f"unchanged {summary['unchanged']}, removed {summary['removed']})  "
+        f"unchanged {summary['unchanged']}, removed {summary['removed']}; "
+        f"files not read again, untouched since the last run: {summary['not_read']})  "
         f"quarantined {summary['quarantined']}\n"
         f"extracted: sentences {summary['sentences']}  metric facts {summary['facts']}  "
         f"rectification items {summary['items']}  measures {summary['measures']}\n"

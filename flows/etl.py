@@ -62,7 +62,7 @@ from flows.tables import (
     empty_table,
     extract_documents,
 )
-from flows.warehouse_state import WarehouseWriteError, explain_write_error, known_documents
+from flows.warehouse_state import WarehouseWriteError, explain_write_error, known_documents, known_files
 from transforms.dim_unit import dim_unit
 
 Stage = Literal["ingest", "transform", "validate", "load"]
@@ -129,6 +129,7 @@ class RunSummary:
     new: int = 0
     changed: int = 0
     unchanged: int = 0
+    not_read: int = 0  # files untouched since the warehouse read them: not read again (``ingest``)
     quarantined: int = 0
     removed: int = 0
     sentences: int = 0  # extracted by this run (new and changed documents)
@@ -161,14 +162,28 @@ def build_tables(raw: pl.DataFrame) -> dict[str, pl.DataFrame]:
     timeout_seconds=900,
     cache_policy=NO_CACHE,
 )
-def ingest(input_dir: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Read and decode every file of the input folder; unreadable files go to quarantine."""
+def ingest(
+    input_dir: Path, warehouse_path: Path | None = None, reuse: bool = True
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Read and decode every file of the input folder; unreadable files go to quarantine.
+
+    With ``reuse``, a file whose path, size and modification time are those the warehouse
+    holds is not read again: its row comes back without its text (``read_files``), and the
+    flow treats it as unchanged. A full refresh reads everything.
+    """
     logger = get_run_logger()
     if not input_dir.is_dir():
         raise FileNotFoundError(f"input folder {input_dir} does not exist or is not a folder")
-    raw, quarantine = read_folder(input_dir)
+    known = known_files(warehouse_path) if reuse and warehouse_path is not None else None
+    raw, quarantine = read_folder(input_dir, known=known)
+    untouched = raw["text"].null_count()
     logger.info(
-        "read %d files from %s (%d quarantined)", raw.height + quarantine.height, input_dir, quarantine.height
+        "%d files in %s: %d read (%d quarantined), %d untouched since the warehouse read them",
+        raw.height + quarantine.height,
+        input_dir,
+        raw.height + quarantine.height - untouched,
+        quarantine.height,
+        untouched,
     )
     for row in quarantine.iter_rows(named=True):
         logger.warning("quarantined %s: %s", row["source_path"], row["reason"])
@@ -611,11 +626,12 @@ def etl(
     if checking:  # the checker process warms GX up while this reads and extracts
         checker.start()
 
-    raw, quarantine = ingest(Path(input_dir))
+    raw, quarantine = ingest(Path(input_dir), target, reuse=not full_refresh)
     lap("ingest")
     status = compare(raw, target)
     lap("compare")
     summary.documents = raw["document_id"].n_unique()
+    summary.not_read = raw["text"].null_count()
     summary.quarantined = quarantine.height
     by_status = dict(status.unique("document_id").group_by("status").len().iter_rows())
     summary.new, summary.changed, summary.unchanged = (
@@ -628,7 +644,9 @@ def etl(
         publish(summary, dq, quarantine)
         return asdict(summary)
 
-    documents = raw.unique("document_id", keep="first", maintain_order=True)
+    # Files not read again (``ingest``) have no text here; their documents are unchanged.
+    read = pl.col("text").is_not_null()
+    documents = raw.filter(read).unique("document_id", keep="first", maintain_order=True)
     if not full_refresh:  # the warehouse already holds every table of an unchanged document
         documents = documents.filter(
             pl.col("document_id").is_in(
@@ -658,7 +676,7 @@ def etl(
         queued = [c for c in checks if not c.done()]
         if len(queued) >= CHECKS_QUEUED:
             wait(queued[:1])
-        docs = raw.filter(pl.col("document_id").is_in(pl.Series(ids, dtype=pl.String).implode()))
+        docs = raw.filter(read & pl.col("document_id").is_in(pl.Series(ids, dtype=pl.String).implode()))
         checks.append(
             checker.check(
                 group,

@@ -88,7 +88,7 @@ VERSION_COLUMNS = (
     "text",
 )
 # raw_documents columns that say when, not what: left out when comparing current states.
-_WHEN_COLUMNS = ("ingested_at", "removed_at", "removed_reason")
+_WHEN_COLUMNS = ("ingested_at", "modified_ns", "removed_at", "removed_reason")
 DEFAULT_TIMEOUT = 300.0
 LOAD_MEMORY_LIMIT = "768MB"  # DuckDB's memory during a load; beyond it, it spills to disk
 
@@ -375,8 +375,10 @@ def _reference(frames: Mapping[str, Frame]) -> list[str]:
 
 
 def _raw_frame(raw: pl.DataFrame) -> pl.DataFrame:
-    """The run's raw rows, with a null ``script`` when the caller predates that column."""
-    return raw if "script" in raw.columns else raw.with_columns(pl.lit(None, dtype=pl.String).alias("script"))
+    """The run's raw rows, with a null ``script`` / ``modified_ns`` when the caller predates them."""
+    missing = {"script": pl.String, "modified_ns": pl.Int64}
+    absent = [pl.lit(None, dtype=t).alias(c) for c, t in missing.items() if c not in raw.columns]
+    return raw.with_columns(absent)
 
 
 def _apply(
@@ -522,6 +524,15 @@ def _merge_raw(con: duckdb.DuckDBPyConnection, scope: str | None, now: datetime)
         "UPDATE raw_documents SET removed_at = $now, removed_reason = g.why FROM _gone g"
         " WHERE raw_documents.source_path = g.source_path",
         {"now": now},
+    )
+    # A file read again with the same text keeps its row, but not its old modification time:
+    # otherwise it would be read on every run (``flows.ingest.read_files`` skips untouched files).
+    con.execute(
+        "UPDATE raw_documents SET modified_ns = n.modified_ns FROM new_raw n"
+        " WHERE raw_documents.source_path = n.source_path"
+        "   AND raw_documents.content_sha256 = n.content_sha256"
+        "   AND n.modified_ns IS NOT NULL"
+        "   AND raw_documents.modified_ns IS DISTINCT FROM n.modified_ns"
     )
     # Warehouses loaded before the script column existed: fill it for the files read again.
     con.execute(

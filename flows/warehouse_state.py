@@ -40,6 +40,46 @@ def known_documents(path: Path) -> pl.DataFrame:
         con.close()
 
 
+KNOWN_FILE_COLUMNS = (
+    "document_id",
+    "content_sha256",
+    "source_path",
+    "file_name",
+    "size_bytes",
+    "modified_ns",
+    "encoding",
+    "script",
+)
+
+
+def known_files(path: Path) -> pl.DataFrame:
+    """The warehouse's current ``raw_documents`` rows that know their file's modification time.
+
+    Everything but the text (DuckDB reads only these columns), for ``flows.ingest.read_files``
+    to skip the files that did not change. Empty when there is no warehouse yet, or it
+    predates ``modified_ns``.
+    """
+    if not path.is_file():
+        return pl.DataFrame()
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        columns = {
+            r[0]
+            for r in con.execute(
+                "select column_name from information_schema.columns where table_name = 'raw_documents'"
+            ).fetchall()
+        }
+        if not set(KNOWN_FILE_COLUMNS) <= columns:
+            return pl.DataFrame()
+        rel = con.sql(
+            f"select {', '.join(KNOWN_FILE_COLUMNS)} from raw_documents"
+            " where removed_at is null and modified_ns is not null"
+        )
+        return pl.from_arrow(rel.to_arrow_table())  # type: ignore[return-value]
+    finally:
+        con.close()
+
+
 def explain_write_error(path: Path, exc: BaseException) -> str:
     """Turn a low-level failure into a sentence a person can act on."""
     text = str(exc)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 from pathlib import Path
 
 import duckdb
 import pytest
 
+from flows import warehouse
 from tests.conftest import SEEDS_RAW
 
 pytestmark = pytest.mark.flow
@@ -92,3 +95,31 @@ def test_warehouse_opens_in_the_duckdb_cli_from_pypi(seeded_warehouse: tuple[Pat
         check=True,
     )
     assert int(out.stdout.strip().splitlines()[-1]) > 400
+
+
+def test_a_rerun_reads_only_files_touched_since_and_records_their_new_time(
+    prefect_harness: None, tmp_path: Path
+) -> None:
+    from flows.etl import etl
+
+    folder = tmp_path / "inbox"
+    shutil.copytree(SEEDS_RAW, folder)
+    target = tmp_path / "taizhang.duckdb"
+    etl(input_dir=str(folder), warehouse_path=str(target))
+    before = warehouse.checksums(target, current_only=True)
+    first = sorted(folder.iterdir())[0]
+    stat = first.stat()
+    os.utime(first, ns=(stat.st_atime_ns, stat.st_mtime_ns + 5_000_000_000))  # touched, same text
+    summary = etl(input_dir=str(folder), warehouse_path=str(target))
+    counts = (summary["unchanged"], summary["new"], summary["changed"], summary["extract_tasks"])
+    assert counts == (5, 0, 0, 0)
+    assert summary["not_read"] == 4  # the touched file was read again, the others were not
+    assert warehouse.checksums(target, current_only=True) == before
+    con = duckdb.connect(str(target), read_only=True)
+    try:
+        stored = con.execute(
+            "select modified_ns from raw_documents where source_path = ?", [str(first.resolve())]
+        ).fetchone()
+    finally:
+        con.close()
+    assert stored == (stat.st_mtime_ns + 5_000_000_000,)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+
+import polars as pl
 
 from flows.ingest import decode, read_folder
 
@@ -47,3 +50,46 @@ def test_duplicate_files_are_one_document_with_two_paths(tmp_path: Path) -> None
     (tmp_path / "b.txt").write_text(TEXT, encoding="utf-8")
     raw, _ = read_folder(tmp_path)
     assert raw.height == 2 and raw["document_id"].n_unique() == 1
+
+
+def _known(raw: pl.DataFrame, **changes: object) -> pl.DataFrame:
+    """What ``known_files`` returns for these rows (no text), with columns overridden."""
+    return raw.drop("text", "ingested_at").with_columns(pl.lit(v).alias(k) for k, v in changes.items())
+
+
+def test_a_file_untouched_since_the_warehouse_read_it_is_not_read_again(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text(TEXT, encoding="utf-8")
+    raw, _ = read_folder(tmp_path)
+    # A known row that differs from the file's content: only a row that was not read can carry it.
+    known = _known(raw, document_id="fromthewarehouse", content_sha256="x" * 64)
+    again, quarantine = read_folder(tmp_path, known=known)
+    assert quarantine.height == 0
+    assert again["document_id"].to_list() == ["fromthewarehouse"]
+    assert again["text"].to_list() == [None]
+    assert again["ingested_at"][0] >= raw["ingested_at"][0]  # when this run looked, not the old read
+    assert again.columns == raw.columns
+
+
+def test_a_touched_or_resized_file_is_read_again(tmp_path: Path) -> None:
+    path = tmp_path / "a.txt"
+    path.write_text(TEXT, encoding="utf-8")
+    raw, _ = read_folder(tmp_path)
+    known = _known(raw, document_id="fromthewarehouse")
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000))
+    touched, _ = read_folder(tmp_path, known=known)
+    assert touched["document_id"].to_list() == raw["document_id"].to_list()
+    assert touched["text"].to_list() == [TEXT]
+    assert touched["modified_ns"].to_list() == [stat.st_mtime_ns + 1_000]
+    resized, _ = read_folder(tmp_path, known=_known(touched, document_id="old", size_bytes=1))
+    assert resized["document_id"].to_list() == raw["document_id"].to_list()
+
+
+def test_skipped_and_read_files_keep_the_listing_order(tmp_path: Path) -> None:
+    for name in ("a.txt", "b.txt", "c.txt"):
+        (tmp_path / name).write_text(f"{TEXT}{name}", encoding="utf-8")
+    raw, _ = read_folder(tmp_path)
+    known = _known(raw.filter(pl.col("file_name") != "b.txt"))
+    again, _ = read_folder(tmp_path, known=known)
+    assert again["file_name"].to_list() == ["a.txt", "b.txt", "c.txt"]
+    assert again["text"].is_null().to_list() == [True, False, True]
