@@ -95,20 +95,26 @@ def finish(run_id: str) -> Future[pl.DataFrame]:
 
 def build_docs(results: pl.DataFrame, docs_dir: Path, started_at: dt.datetime | None) -> Path:
     """``dq.build_data_docs`` in the checker process, where GX's result objects are."""
-    return _pool().submit(_build_docs, results, docs_dir, started_at).result()
+    return build_docs_later(results, docs_dir, started_at).result()
 
 
-def shutdown(wait: bool = True) -> None:
+def build_docs_later(results: pl.DataFrame, docs_dir: Path, started_at: dt.datetime | None) -> Future[Path]:
+    """``build_docs``, without waiting: the flow loads the warehouse while the docs are written."""
+    return _pool().submit(_build_docs, results, docs_dir, started_at)
+
+
+def shutdown(wait: bool = True, cancel_futures: bool = True) -> None:
     """Stop the checker process (at exit; tests may call it).
 
     With ``wait=False`` this returns at once and the process exits beside the caller: the
     flow does not wait the 1-3 s an interpreter full of GX and pandas takes to tear down
-    before it starts the load.
+    before it starts the load. With ``cancel_futures=False`` the process first finishes what
+    was submitted (the data docs), then exits.
     """
     global _executor
     with _lock:
         if _executor is not None:
-            _executor.shutdown(wait=wait, cancel_futures=True)
+            _executor.shutdown(wait=wait, cancel_futures=cancel_futures)
             _executor = None
 
 

@@ -405,10 +405,12 @@ def validate(
     started_at: datetime | None = None,
 ) -> pl.DataFrame:
     """Wait for the chunks' checks, combine their results (``combine_results``), log what
-    failed, write the data docs, and raise on a critical failure, before anything is loaded.
+    failed, and raise on a critical failure, before anything is loaded.
 
     The checks were started by the flow chunk by chunk while extracting, and run in the
-    checker process (``flows.checker``); this task takes what is left of them.
+    checker process (``flows.checker``); this task takes what is left of them. A run that
+    fails here writes its data docs before it raises; one that passes writes them while
+    the flow loads (``checker.build_docs_later``): 1-2 s of GX rendering off the critical path.
     """
     logger = get_run_logger()
     try:
@@ -430,12 +432,12 @@ def validate(
             r["unexpected_count"],
             r["sample"],
         )
-    if docs_dir is not None:
+    message = dq_checks.critical_failures_message(results)
+    if message and docs_dir is not None:
         try:
             logger.info("data docs: %s", checker.build_docs(results, docs_dir, started_at))
         except OSError as exc:  # the docs must never be why a run fails
             logger.warning("data docs not written to %s: %s", docs_dir, exc)
-    message = dq_checks.critical_failures_message(results)
     if message:
         raise DataQualityError(f"{message}\nNothing was loaded; the warehouse is unchanged.", results)
     logger.info("data quality: %d checks passed, %d warnings", results.height - failed.height, failed.height)
@@ -543,6 +545,15 @@ def publish(summary: RunSummary, dq: pl.DataFrame, quarantine: pl.DataFrame) -> 
     create_markdown_artifact(
         key="etl-problems", markdown="\n".join(lines), description="what went wrong, if anything"
     )
+
+
+def _wait_for_docs(docs: Future[Path], docs_dir: Path) -> None:
+    """Wait for the data docs the checker writes while the flow loads; never fail the run for them."""
+    logger = get_run_logger()
+    try:
+        logger.info("data docs: %s", docs.result())
+    except (OSError, BrokenProcessPool) as exc:
+        logger.warning("data docs not written to %s: %s", docs_dir, exc)
 
 
 def _run_name() -> str:
@@ -738,6 +749,8 @@ def etl(
         summary.extract_tasks_cached,
     )
 
+    docs: Future[Path] | None = None
+    docs_dir = target.parent / "dq"
     if checking:
         if not checks:
             # The run's only chunk (a small or incremental run; or the one that says the folder
@@ -749,16 +762,21 @@ def etl(
                 check(chunk, chunk_ids)
             checks.append(checker.finish(run_id))  # the small tables, held by the chunks
         try:
-            dq = validate(checks, run_id, docs_dir=target.parent / "dq", started_at=started)
+            dq = validate(checks, run_id, docs_dir=docs_dir, started_at=started)
         except DataQualityError as exc:
             # The report of what failed must not hide the failure itself.
             state = publish(summary, exc.results, quarantine, return_state=True)
             if not state.is_completed():
                 logger.warning("could not publish the problems artifact: %s", state.message)
-            raise
-        finally:
-            # Its memory is the load's; it exits while the load begins. A failed run's hook stops it too.
             checker.shutdown(wait=False)
+            raise
+        except BaseException:
+            checker.shutdown(wait=False)  # a failed run's hook stops it too
+            raise
+        # The checker writes the data docs while the load runs, then exits (its memory is the
+        # load's); the flow waits for them after the load.
+        docs = checker.build_docs_later(dq, docs_dir, started)
+        checker.shutdown(wait=False, cancel_futures=False)
     else:
         logger.warning("stage validate left out: loading without data-quality checks")
     lap("validate")
@@ -819,5 +837,8 @@ def etl(
             lap("lake")
     else:
         logger.info("stage load left out: dry run, the warehouse was not touched")
+    if docs is not None:
+        _wait_for_docs(docs, docs_dir)
+        lap("docs")  # only what was left of them after the load
     publish(summary, dq, quarantine)
     return asdict(summary)

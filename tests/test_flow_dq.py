@@ -25,6 +25,8 @@ def test_clean_run_stores_dq_run_and_dq_result_and_writes_data_docs(
     assert run["success"] and run["failed_critical"] == 0 and run["tables"] == 11
     assert warehouse.query(target, "select count(*) n from dq_result")["n"][0] == run["checks"]
     assert (tmp_path / "dq" / "index.html").exists()
+    # Written by the checker process while the flow loaded, and waited for before the flow ended.
+    assert (tmp_path / "dq" / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html").exists()
 
 
 def test_critical_failure_stops_the_run_and_leaves_every_table_unchanged(
