@@ -138,10 +138,12 @@ def _cpu_seconds(proc: psutil.Process, seen: dict[tuple[str, int], float]) -> No
 def run_flow(folder: Path, warehouse: Path, home: Path, runner: str) -> dict[str, object]:
     """Run the flow in a child process; return its summary with wall time, peak RSS and CPU seconds."""
     code = (  # as taizhang run does: Prefect's server, the checker and jieba's load start first
-        "import json,sys; from flows import prefect_server; server = prefect_server.launch(); "
+        "import json,sys; from flows import cli, prefect_server; cli.skip_teardown_at_exit(); "
+        "server = prefect_server.launch(); "
         "from flows import checker, tables; checker.start(); "
         "tables.warm_extractor_in_background(); from flows.etl import etl; prefect_server.adopt(server); "
-        "s = etl(input_dir=sys.argv[1], warehouse_path=sys.argv[2]); print('SUMMARY ' + json.dumps(s))"
+        "s = etl(input_dir=sys.argv[1], warehouse_path=sys.argv[2]); print('SUMMARY ' + json.dumps(s)); "
+        "cli.set_exit_code(0)"
     )
     env = {
         **os.environ,

@@ -1,4 +1,4 @@
-"""``taizhang run`` starts Prefect's embedded server early and hands it to Prefect (flows.prefect_server)."""
+"""How `taizhang run` starts and ends: the embedded server started early, no teardown at exit."""
 
 from __future__ import annotations
 
@@ -119,3 +119,22 @@ def test_a_server_that_dies_before_answering_leaves_prefect_to_start_its_own(tmp
     assert adopted == "False"
     assert used != api_url
     assert "Starting temporary server" in out.stderr
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        ("cli.set_exit_code(3); print('buffered', end='')", 3),
+        ("cli.set_exit_code(0); print('buffered', end='')", 0),
+        ("print('buffered', end=''); raise SystemExit('uncaught')", 1),
+    ],
+)
+def test_skipping_teardown_keeps_the_exit_code_and_flushes_output(body: str, code: int) -> None:
+    out = subprocess.run(
+        [sys.executable, "-c", f"from flows import cli; cli.skip_teardown_at_exit(); {body}"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (out.returncode, out.stdout) == (code, "buffered")
