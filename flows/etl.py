@@ -43,6 +43,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
+import duckdb
 import polars as pl
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
@@ -174,7 +175,12 @@ def ingest(
     logger = get_run_logger()
     if not input_dir.is_dir():
         raise FileNotFoundError(f"input folder {input_dir} does not exist or is not a folder")
-    known = known_files(warehouse_path) if reuse and warehouse_path is not None else None
+    known = None
+    if reuse and warehouse_path is not None:
+        try:
+            known = known_files(warehouse_path)
+        except duckdb.Error as exc:  # compare, next, says plainly what is wrong with the warehouse
+            logger.warning("reading every file: the warehouse could not be read (%s)", exc)
     raw, quarantine = read_folder(input_dir, known=known)
     untouched = raw["text"].null_count()
     logger.info(

@@ -174,3 +174,35 @@ def test_a_copied_or_restored_file_keeps_its_documents_rows(
     restored = etl(input_dir=str(inbox), warehouse_path=str(target))
     assert restored["unchanged"] == 4
     assert warehouse.query(target, facts).item() == first["totals"]["fct_metric"]
+
+
+def test_a_locked_warehouse_makes_ingest_read_every_file_instead_of_failing(
+    inbox: Path, tmp_path: Path
+) -> None:
+    from prefect.logging import disable_run_logger
+
+    from flows.etl import ingest
+    from flows.warehouse_state import known_files
+
+    target = tmp_path / "wh.duckdb"
+    duckdb.connect(str(target)).close()
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb,time; c=duckdb.connect({str(target)!r}); print('ok', flush=True); time.sleep(60)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "ok"
+        with pytest.raises(duckdb.Error):
+            known_files(target)  # what ingest asks first: the lock refuses it
+        with disable_run_logger():
+            raw, quarantine = ingest.fn(inbox, target)
+        assert raw.height == len(list(inbox.iterdir())) and quarantine.height == 0
+        assert raw["text"].null_count() == 0
+    finally:
+        holder.kill()
+        holder.wait()
