@@ -479,6 +479,7 @@ def read_files(
     blocks: list[pl.DataFrame] = []
     bad: list[dict[str, object]] = []
     seen: set[str] = set()
+    listed: list[str] = []
     skipped: list[str] = []
     stamps: dict[str, tuple[int, int]] = {}
     if known is not None and known.height:
@@ -496,6 +497,7 @@ def read_files(
         if source in seen:
             continue
         seen.add(source)
+        listed.append(source)
         if source in stamps and _untouched(path, stamps[source], limit):
             skipped.append(source)
             continue
@@ -516,9 +518,7 @@ def read_files(
             .select([pl.col(c).cast(t) for c, t in RAW_SCHEMA.items()])
         )
         # In the order the files were listed, as if they had been read.
-        order = pl.DataFrame({"source_path": [path_text(p) for p in paths]}).unique(
-            "source_path", keep="first", maintain_order=True
-        )
+        order = pl.DataFrame({"source_path": listed}, schema={"source_path": pl.String})
         raw = order.join(pl.concat([raw, kept]), on="source_path", how="inner", maintain_order="left").select(
             list(RAW_SCHEMA)
         )

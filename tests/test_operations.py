@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import subprocess
 import sys
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
@@ -127,10 +129,9 @@ def test_a_warehouse_that_cannot_be_written_is_retried_then_failed_with_a_clear_
     assert load_runs and load_runs[0].run_count == 4  # the first try and three retries
 
 
-def test_a_warehouse_locked_by_another_process_gives_a_message_naming_the_lock(tmp_path: Path) -> None:
-    from flows.warehouse_state import explain_write_error
-
-    target = tmp_path / "wh.duckdb"
+@contextlib.contextmanager
+def _held_read_write(target: Path) -> Iterator[None]:
+    """Another process holds ``target`` open read-write (as an analyst's session would) meanwhile."""
     holder = subprocess.Popen(
         [
             sys.executable,
@@ -142,13 +143,21 @@ def test_a_warehouse_locked_by_another_process_gives_a_message_naming_the_lock(t
     )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "ok"
+        yield
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_a_warehouse_locked_by_another_process_gives_a_message_naming_the_lock(tmp_path: Path) -> None:
+    from flows.warehouse_state import explain_write_error
+
+    target = tmp_path / "wh.duckdb"
+    with _held_read_write(target):
         with pytest.raises(duckdb.Error) as info:
             duckdb.connect(str(target))
         message = explain_write_error(target, info.value)
         assert "locked by another process" in message and "-readonly" in message
-    finally:
-        holder.kill()
-        holder.wait()
 
 
 def test_a_copied_or_restored_file_keeps_its_documents_rows(
@@ -186,23 +195,10 @@ def test_a_locked_warehouse_makes_ingest_read_every_file_instead_of_failing(
 
     target = tmp_path / "wh.duckdb"
     duckdb.connect(str(target)).close()
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            f"import duckdb,time; c=duckdb.connect({str(target)!r}); print('ok', flush=True); time.sleep(60)",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "ok"
+    with _held_read_write(target):
         with pytest.raises(duckdb.Error):
             known_files(target)  # what ingest asks first: the lock refuses it
         with disable_run_logger():
             raw, quarantine = ingest.fn(inbox, target)
         assert raw.height == len(list(inbox.iterdir())) and quarantine.height == 0
         assert raw["text"].null_count() == 0
-    finally:
-        holder.kill()
-        holder.wait()

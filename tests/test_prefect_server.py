@@ -44,6 +44,21 @@ def _clean_env(home: Path) -> dict[str, str]:
     return env
 
 
+def _run_child(code: str, tmp_path: Path) -> tuple[subprocess.CompletedProcess[str], list[str]]:
+    """Run ``code`` (a CHILD) with a throw-away Prefect home; its output and its RESULT fields."""
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=REPO_ROOT,
+        env=_clean_env(tmp_path / "prefect-home"),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    line = next(ln for ln in out.stdout.splitlines() if ln.startswith("RESULT "))
+    return out, line.split()[1:]
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -79,17 +94,7 @@ def test_a_server_named_in_the_environment_means_nothing_is_launched(monkeypatch
 
 @pytest.mark.slow
 def test_the_early_server_is_the_one_a_flow_uses_and_it_stops_at_exit(tmp_path: Path) -> None:
-    out = subprocess.run(
-        [sys.executable, "-c", CHILD],
-        cwd=REPO_ROOT,
-        env=_clean_env(tmp_path / "prefect-home"),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert out.returncode == 0, out.stderr[-3000:]
-    line = next(ln for ln in out.stdout.splitlines() if ln.startswith("RESULT "))
-    _, adopted, pid, api_url, used = line.split()
+    out, (adopted, pid, api_url, used) = _run_child(CHILD, tmp_path)
     assert adopted == "True"
     assert used == api_url  # the flow's client talked to the early server, not a second one
     assert "Starting temporary server" not in out.stderr  # Prefect did not start its own
@@ -105,17 +110,7 @@ def test_a_server_that_dies_before_answering_leaves_prefect_to_start_its_own(tmp
         "from prefect import flow, get_client\n",
         "from prefect import flow, get_client\nserver.process.kill(); server.process.wait()\n",
     )
-    out = subprocess.run(
-        [sys.executable, "-c", child],
-        cwd=REPO_ROOT,
-        env=_clean_env(tmp_path / "prefect-home"),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert out.returncode == 0, out.stderr[-3000:]
-    line = next(ln for ln in out.stdout.splitlines() if ln.startswith("RESULT "))
-    _, adopted, _, api_url, used = line.split()
+    out, (adopted, _, api_url, used) = _run_child(child, tmp_path)
     assert adopted == "False"
     assert used != api_url
     assert "Starting temporary server" in out.stderr
