@@ -39,7 +39,6 @@ from contextlib import ExitStack
 from typing import Any
 
 from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner
-from prefect_dask import DaskTaskRunner
 
 ENV_VAR = "TAIZHANG_TASK_RUNNER"
 DEFAULT_SPEC = "threads"
@@ -78,6 +77,8 @@ def task_runner(spec: str | None = None) -> TaskRunner[Any]:
     if kind == "processes":
         return ProcessTaskRunner(max_workers=workers)
     if kind == "dask":
+        from flows.dask_runner import DaskRunner
+
         return DaskRunner(
             cluster_class="distributed.LocalCluster", cluster_kwargs=local_cluster_kwargs(workers)
         )
@@ -88,6 +89,8 @@ def task_runner(spec: str | None = None) -> TaskRunner[Any]:
             raise ValueError(
                 f"{source} {spec!r}: a Dask scheduler address is {scheme}://host:port, e.g. tcp://10.0.0.5:8786"
             )
+        from flows.dask_runner import DaskRunner
+
         # dask:// is our name for Dask's default protocol, tcp://.
         return DaskRunner(address=f"tcp://{rest}" if scheme.lower() == "dask" else text)
     raise ValueError(f"{source} {spec!r} is not a task runner; use one of: {', '.join(SPECS)}")
@@ -217,27 +220,14 @@ class ProcessTaskRunner(_WorkerSetup, ProcessPoolTaskRunner):
         return runner
 
 
-class DaskRunner(_WorkerSetup, DaskTaskRunner):
-    """prefect-dask's runner, set up for its workers (see ``_open_for_workers``), Dask's logs quiet.
+def __getattr__(name: str) -> Any:
+    """``flows.runners.DaskRunner``, imported on first use (``flows.dask_runner``).
 
-    A LocalCluster logs a dozen INFO lines per worker at start and stop, which Prefect's
-    console handler prints. Its scheduler and nannies run in this process, whose
-    ``distributed`` logger is turned down while the runner is open; its workers are new
-    processes, which take their level from ``DASK_LOGGING__DISTRIBUTED`` when they start.
-    The environment reaches only a LocalCluster's workers: a remote cluster keeps its own.
+    prefect-dask imports Dask's ``distributed``: 0.7 s on this machine, which every
+    ``taizhang run`` paid at start whatever its runner, while Prefect's server was starting.
     """
+    if name == "DaskRunner":
+        from flows.dask_runner import DaskRunner
 
-    def _prepare(self, stack: ExitStack) -> None:
-        from prefect.settings import PREFECT_API_URL
-
-        if self.address and not PREFECT_API_URL.value():
-            self.logger.warning(
-                "PREFECT_API_URL is not set: the Dask workers at %s report task runs to this "
-                "machine's embedded Prefect server, which only workers on this machine can reach",
-                self.address,
-            )
-        workers = int(self.cluster_kwargs.get("n_workers") or cpu_count())
-        _open_for_workers(stack, workers, {"DASK_LOGGING__DISTRIBUTED": "warning"})
-        quiet = logging.getLogger("distributed")
-        stack.callback(quiet.setLevel, quiet.level)
-        quiet.setLevel(logging.WARNING)
+        return DaskRunner
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
