@@ -218,16 +218,3 @@ class ProcessTaskRunner(_WorkerSetup, ProcessPoolTaskRunner):
             for _ in range(self._max_workers):
                 executor.submit(_nothing)
         return runner
-
-
-def __getattr__(name: str) -> Any:
-    """``flows.runners.DaskRunner``, imported on first use (``flows.dask_runner``).
-
-    prefect-dask imports Dask's ``distributed``: 0.7 s on this machine, which every
-    ``taizhang run`` paid at start whatever its runner, while Prefect's server was starting.
-    """
-    if name == "DaskRunner":
-        from flows.dask_runner import DaskRunner
-
-        return DaskRunner
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -13,7 +13,8 @@ from prefect import flow, task
 from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner
 from prefect_dask import DaskTaskRunner
 
-from flows.runners import ENV_VAR, DaskRunner, ProcessTaskRunner, cpu_count, task_runner
+from flows.dask_runner import DaskRunner
+from flows.runners import ENV_VAR, ProcessTaskRunner, cpu_count, task_runner
 
 
 @pytest.mark.parametrize("spec", ["threads", " Threads ", ""])
