@@ -95,15 +95,6 @@ def lower_bound(folder: Path) -> tuple[float, int]:
     return time.perf_counter() - start, sum(len(t) for t in texts)
 
 
-def _tree_rss(proc: psutil.Process) -> int:
-    """Resident bytes of a process and all its descendants (task-runner workers included)."""
-    total = 0
-    for p in [proc, *proc.children(recursive=True)]:
-        with contextlib.suppress(psutil.Error):  # a worker that just ended
-            total += p.memory_info().rss
-    return total
-
-
 def extractor_speed() -> tuple[float, int]:
     """Seconds and characters of ``extract_documents`` on the seeds: distinct text, cold memory."""
     code = (
@@ -127,12 +118,42 @@ def _kind(proc: psutil.Process, flow_pid: int) -> str:
     return "server" if "uvicorn" in " ".join(proc.cmdline()) else "checker+workers"
 
 
-def _cpu_seconds(proc: psutil.Process, seen: dict[tuple[str, int], float]) -> None:
-    """Record the CPU seconds (user + system) of a process and its descendants so far."""
-    for p in [proc, *proc.children(recursive=True)]:
-        with contextlib.suppress(psutil.Error):  # a worker that just ended
-            times = p.cpu_times()
-            seen[(_kind(p, proc.pid), p.pid)] = times.user + times.system
+class _Sampler:
+    """Peak RSS (summed over the run's processes) and CPU seconds per process, sampled.
+
+    Cheap on purpose, since the run should have the machine's cores to itself: listing the
+    process tree (a scan of every process on the machine) and reading command lines ten times
+    a second cost about 4 ms a tick. The tree is listed once a second (the run's processes
+    start once each, and live for seconds at least) and each process's kind is read once:
+    about 0.5 ms a tick.
+    """
+
+    def __init__(self, pid: int) -> None:
+        self.root = psutil.Process(pid)
+        self.procs: dict[int, tuple[psutil.Process, str]] = {pid: (self.root, "flow")}
+        self.cpu: dict[tuple[str, int], float] = {}
+        self.peak = 0
+        self.ticks = 0
+
+    def sample(self) -> None:
+        if self.ticks % 10 == 0:
+            with contextlib.suppress(psutil.Error):
+                for child in self.root.children(recursive=True):
+                    if child.pid not in self.procs:
+                        with contextlib.suppress(psutil.Error):
+                            self.procs[child.pid] = (child, _kind(child, self.root.pid))
+        self.ticks += 1
+        total = 0
+        for pid, (p, kind) in list(self.procs.items()):
+            try:
+                with p.oneshot():
+                    total += p.memory_info().rss
+                    times = p.cpu_times()
+            except psutil.Error:  # a worker that just ended: its last 0.1 s is not counted
+                del self.procs[pid]
+                continue
+            self.cpu[(kind, pid)] = times.user + times.system
+        self.peak = max(self.peak, total)
 
 
 def run_flow(folder: Path, warehouse: Path, home: Path, runner: str) -> dict[str, object]:
@@ -162,11 +183,11 @@ def run_flow(folder: Path, warehouse: Path, home: Path, runner: str) -> dict[str
             env=env,
             cwd=REPO,
         )
-        proc, peak, cpu = psutil.Process(child.pid), 0, {}
+        sampler = _Sampler(child.pid)
         while child.poll() is None:
-            peak = max(peak, _tree_rss(proc))
-            _cpu_seconds(proc, cpu)  # sampled: a process's last 0.1 s before it ends is not counted
+            sampler.sample()
             time.sleep(0.1)
+        peak, cpu = sampler.peak, sampler.cpu
     wall = time.perf_counter() - start
     stdout, stderr = log.with_suffix(".out").read_text(), log.read_text()
     if child.returncode != 0:
