@@ -125,7 +125,7 @@ class _Sampler:
     process tree (a scan of every process on the machine) and reading command lines ten times
     a second cost about 4 ms a tick. The tree is listed once a second (the run's processes
     start once each, and live for seconds at least) and each process's kind is read once:
-    about 0.5 ms a tick.
+    about 0.6 ms a tick (measured with five processes in the tree).
     """
 
     def __init__(self, pid: int) -> None:
