@@ -707,7 +707,7 @@ def etl(
     chunk_bytes = 0
     checks: list[Future[pl.DataFrame]] = []
 
-    def check(group: list[dict[str, Any]], ids: list[str], hold: bool = True) -> None:
+    def check(group: list[dict[str, Any]], ids: list[str], hold: bool = True, flush: bool = False) -> None:
         # Back-pressure: with workers that extract faster than one checker checks (a cluster),
         # chunks waiting for it would pile up in memory; wait for the oldest instead.
         queued = [c for c in checks if not c.done()]
@@ -723,6 +723,7 @@ def etl(
                 all_unchanged=not extracted and raw.height > 0,
                 check_units=not checks,
                 hold=hold,
+                flush=flush,
             )
         )
 
@@ -752,10 +753,11 @@ def etl(
                 chunk_ids.extend(batch["document_id"].to_list())
                 chunk_bytes += int(result["bytes"])
                 # In the last round (every batch submitted, others still extracting), a batch is
-                # checked as soon as it is back: the checker works while the last ones finish,
-                # and less is left to check after them.
+                # checked as soon as it is back, with what the checker pooled of the large tables
+                # (``flush``): the checker works while the last ones finish, and less is left
+                # to check after them.
                 if chunk_bytes >= VALIDATE_CHUNK_BYTES or (not pending and futures):
-                    check(chunk, chunk_ids)
+                    check(chunk, chunk_ids, flush=not pending)
                     chunk, chunk_ids, chunk_bytes = [], [], 0
             del future, batch
             if pending:
@@ -786,7 +788,7 @@ def etl(
         else:
             if chunk:  # the last chunk
                 check(chunk, chunk_ids)
-            checks.append(checker.finish(run_id))  # the small tables, held by the chunks
+            checks.append(checker.finish(run_id))  # the small tables held by the chunks, what is pooled
         try:
             dq = validate(checks, run_id, docs_dir=docs_dir, started_at=started)
         except DataQualityError as exc:

@@ -103,11 +103,53 @@ def test_held_tables_are_checked_once_when_the_run_finishes(tmp_path: Path) -> N
     whole = dq.validate_all(chunk_tables([first, second], raw, units), "h", with_counts=True)
 
     held = set(checker.HELD_TABLES)
-    assert all(held.isdisjoint(chunk["table_name"]) for chunk in chunks)
-    assert set(final["table_name"]) == held
+    pooled = set(checker.POOLED_TABLES)  # the seeds' tables are far below the pool's budget
+    assert all((held | pooled).isdisjoint(chunk["table_name"]) for chunk in chunks)
+    assert set(final["table_name"]) == held | pooled
     verdict = ["table_name", "expectation", "severity", "success", "unexpected_count"]
     assert combine_results([*chunks, final]).select(verdict).equals(whole.select(verdict))
     assert checker.finish("h").result(timeout=300).height == 0  # nothing is held twice
+
+
+def test_a_pooled_table_is_checked_once_its_pool_is_full_or_flushed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # In this process (``_check`` is what the checker process runs), so the budget can be set.
+    from prefect.logging import disable_run_logger
+
+    from flows import checker, dq
+    from flows.etl import combine_results, extract
+    from flows.ingest import read_folder
+    from flows.reference import load_reference
+    from flows.tables import chunk_tables
+    from transforms.dim_unit import dim_unit
+
+    raw, _ = read_folder(SEEDS_RAW)
+    units = dim_unit(load_reference().units)
+    with disable_run_logger():
+        parts = [extract.fn(k, raw[i : i + 2], str(tmp_path / k)) for k, i in (("a", 0), ("b", 2), ("c", 4))]
+    pooled = set(checker.POOLED_TABLES)
+    verdict = ["table_name", "expectation", "severity", "success", "unexpected_count"]
+    whole = dq.validate_all(chunk_tables(parts, raw, units), "p", with_counts=True).select(verdict)
+
+    def tables(result: pl.DataFrame) -> set[str]:
+        return set(result["table_name"])
+
+    # A pool larger than the first chunk's frames but not the first two's: checked at the second.
+    frames, _ = dq.prepare_each(chunk_tables(parts[:1], raw, units))
+    sizes = {t: frames[t]().estimated_size() for t in pooled}
+    monkeypatch.setattr(checker, "POOL_BYTES", max(sizes.values()) + 1)
+    first = checker._check(parts[:1], raw, units, "p", False, True, True)
+    second = checker._check(parts[1:2], raw, units, "p", False, False, True)
+    third = checker._check(parts[2:], raw, units, "p", False, False, True, flush=True)
+    final = checker._finish("p")
+
+    assert tables(first).isdisjoint(pooled)
+    assert pooled <= tables(second)  # each pool now held two chunks' frames, over the budget
+    assert pooled <= tables(third)  # flushed, though one chunk is under the budget
+    assert tables(final) == set(checker.HELD_TABLES)
+    # Every row checked once: the verdict is that of checking the three chunks as one.
+    assert combine_results([first, second, third, final]).select(verdict).equals(whole)
 
 
 def test_checks_chunk_by_chunk_reach_the_verdict_of_one_chunk(
