@@ -691,8 +691,17 @@ def etl(
             )
         )
     extracted: list[dict[str, Any]] = []
-    runner = extract.with_options(refresh_cache=True) if full_refresh else extract
     out_dir = str(_staging_dir(target))
+    fresh = extract.with_options(refresh_cache=True)
+
+    def runner(key: str) -> Any:
+        """``extract``, or ``fresh`` when a cached result could not be used: its batch folder is
+        gone (deleted after the load that used it). Found out only once the task came back
+        cached, the batch would be extracted again in this thread, one batch at a time."""
+        if full_refresh or not _complete({"dir": str(Path(out_dir) / key)}):
+            return fresh
+        return extract
+
     # Batches leave this queue as they are submitted, and nothing else keeps the documents'
     # text (``raw`` aside), so a finished batch's text is freed.
     pending = deque(batches(documents, max(1, int(batch_mb * 1_000_000)), cpu_count()))
@@ -734,15 +743,15 @@ def etl(
         futures: deque[Any] = deque()
         while pending and len(futures) < in_flight:
             key, batch = pending.popleft()
-            futures.append((runner.submit(key, batch, out_dir), key, batch))
+            futures.append((runner(key).submit(key, batch, out_dir), key, batch))
         while futures:
             future, key, batch = futures.popleft()
             future.wait()
             state = future.state
             result = state.result()
             cached = state.name == "Cached"
-            if not _complete(result):  # cached, but its files were cleaned up since
-                result = extract.with_options(refresh_cache=True)(key, batch, out_dir)
+            if not _complete(result):  # cached, but its files were cleaned up since it was submitted
+                result = fresh(key, batch, out_dir)
                 cached = False
             summary.extract_tasks += 1
             summary.extract_tasks_cached += int(cached)
@@ -762,7 +771,7 @@ def etl(
             del future, batch
             if pending:
                 key, batch = pending.popleft()
-                futures.append((runner.submit(key, batch, out_dir), key, batch))
+                futures.append((runner(key).submit(key, batch, out_dir), key, batch))
     lap("extract")
     rows = {name: sum(int(r["rows"][name]) for r in extracted) for name in EXTRACT_TABLES}
     summary.sentences = rows["stg_sentences"]

@@ -56,6 +56,31 @@ def test_a_run_after_a_dry_run_takes_the_extraction_from_the_cache(
     assert real["facts"] == dry["facts"] == real["totals"]["fct_metric"]
 
 
+def test_a_warehouse_deleted_after_its_load_is_rebuilt_by_the_task_runner_not_from_the_cache(
+    prefect_harness: None, inbox: Path, tmp_path: Path
+) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    from flows.etl import etl
+
+    target = tmp_path / "wh.duckdb"
+    first = etl(input_dir=str(inbox), warehouse_path=str(target), batch_mb=0.02)
+    target.unlink()  # the cached extract results now point at batch folders the load deleted
+    state = etl(input_dir=str(inbox), warehouse_path=str(target), batch_mb=0.02, return_state=True)
+    again = state.result()
+    with get_client(sync_client=True) as client:
+        runs = client.read_task_runs(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[state.state_details.flow_run_id]))
+        )
+    extract_runs = [r for r in runs if r.name.startswith("extract")]
+    assert again["extract_tasks"] == first["extract_tasks"] > 1 and again["extract_tasks_cached"] == 0
+    # One task run per batch, none of them a stale cache hit re-run one by one in the flow's thread.
+    assert len(extract_runs) == again["extract_tasks"]
+    assert all(r.state_name == "Completed" for r in extract_runs)
+    assert again["totals"] == first["totals"]
+
+
 def test_a_changed_file_is_the_only_document_extracted_again(
     prefect_harness: None, inbox: Path, tmp_path: Path
 ) -> None:
