@@ -17,18 +17,19 @@ there too (``build_docs``). If the process dies (out of memory, say), the checks
 running on it raise ``BrokenProcessPool``, which fails the run before anything is loaded,
 and the next run starts a new process.
 
-Each GX suite costs about 0.3 s of planning however few its table's rows, so the tables with few rows
-per document (``HELD_TABLES``) are not checked chunk by chunk: with ``hold``, a chunk's
-prepared frames of them stay in the checker process, and ``finish`` checks them all at once
-after the last chunk. Their keys are then checked for uniqueness across the whole run.
-
-The large tables (``POOLED_TABLES``) pay that planning too: on a 16 MB chunk it was about
-0.75 s of ``fct_metric``'s 1.0-1.4 s (41 expectations; 500 rows cost 0.8 s, 23 000 rows 0.9 s).
-So their prepared frames are pooled across chunks and a table is checked once its pool holds
+A GX suite call costs its planning however few the rows: about 0.3 s for a small suite,
+0.75 s of ``fct_metric``'s 1.0-1.4 s on a 16 MB chunk (41 expectations; 500 rows cost 0.8 s,
+23 000 rows 0.9 s). So with ``hold`` a chunk's prepared frames are pooled in the checker
+process, per table, and a table is checked once its pool holds ``POOL_ROWS`` rows or
 ``POOL_BYTES`` (Polars' estimate of the prepared frames), when a check is told to ``flush``
-(the run's last round) or when the run finishes: ``fct_metric`` is then checked every third
-16 MB chunk, ``stg_sentences`` (44 MB a chunk) every chunk as before. The budget bounds the
-memory pooling adds, and each check's frame stays about the size of a chunk's sentences.
+(the run's last round) or when the run finishes (``finish``). On 100 MB, handed over batch by
+batch (8 MB), ``stg_sentences`` (45 000 rows a batch) is checked every third batch,
+``fct_metric`` every fifth, the tables of a few rows per document (``stg_documents``,
+``dim_section``) once or twice. The budget bounds the memory pools take and the size of each
+check's frame. Pools are checked in the run, not all at the end: after the last extraction,
+only what the last batches brought is left to check (measured: the tables held to the end
+before took 3.6 s of checks there).
+Keys are unique within each check; across the run, the warehouse's primary keys hold them.
 """
 
 from __future__ import annotations
@@ -47,18 +48,21 @@ import polars as pl
 
 _executor: ProcessPoolExecutor | None = None
 _lock = threading.Lock()
-# Tables of a few rows per document (a 100 MB run: 4 000 documents, 56 000 sections, 31 000
-# supervision activities, 190 000 organisation mentions), checked once per run by ``finish``.
-HELD_TABLES = (
+# Tables checked as their pools fill (``POOL_ROWS``, ``POOL_BYTES``). Not dim_unit (the same in every
+# chunk: checked with the first) nor dim_org_unit (each chunk has its own row of an organisation,
+# merged only at the load: pooled, one body would show as a duplicate key).
+POOLED_TABLES = (
     "stg_documents",
+    "stg_sentences",
+    "fct_metric",
     "dim_document",
     "dim_section",
+    "fct_rectification_item",
+    "fct_measure",
     "bridge_sentence_org",
     "fct_supervision_activity",
 )
-# Tables checked chunk by chunk but pooled until their prepared frames reach POOL_BYTES. Not
-# dim_org_unit: each chunk has its own rows of one organisation, merged only at the load.
-POOLED_TABLES = ("stg_sentences", "fct_metric", "fct_rectification_item", "fct_measure")
+POOL_ROWS = 100_000
 POOL_BYTES = 32_000_000
 
 
@@ -95,17 +99,16 @@ def check(
 
     ``raw`` needs only the chunk's documents (their text, which offsets point into); ``units``
     is the run's dim_unit, checked only with ``check_units`` (a run's first chunk: it is the
-    same table in every chunk). With ``hold``, the ``HELD_TABLES`` are prepared and kept for
-    ``finish`` instead of checked, and the ``POOLED_TABLES`` join their pools, checked when
-    full; with ``flush`` too, the pools are checked now, whatever they hold. The future's
-    result is the ``dq_result`` rows of what was checked, with the count columns of
-    ``dq.validate_all(with_counts=True)``.
+    same table in every chunk). With ``hold``, the ``POOLED_TABLES`` join their pools and are
+    checked when a pool is full; with ``flush`` too, every pool is checked now, whatever it
+    holds. The future's result is the ``dq_result`` rows of what was checked, with the count
+    columns of ``dq.validate_all(with_counts=True)``.
     """
     return _pool().submit(_check, group, raw, units, run_id, all_unchanged, check_units, hold, flush)
 
 
 def finish(run_id: str) -> Future[pl.DataFrame]:
-    """Check the frames the run's chunks held or pooled (``check(hold=True)``), all at once; forget them."""
+    """Check what is left in the run's pools (``check(hold=True)``), all at once; forget them."""
     return _pool().submit(_finish, run_id)
 
 
@@ -176,15 +179,13 @@ def _check(
     if not check_units:
         frames.pop("dim_unit", None)
     if hold:
-        run = _held.setdefault(run_id, _Held(parameters))
-        for table in HELD_TABLES:
-            if table in frames:
-                run.held.setdefault(table, []).append(frames.pop(table)())
+        run = _pools.setdefault(run_id, _Pools(parameters))
         for table in POOLED_TABLES:
             if table in frames:
                 pool = run.pooled.setdefault(table, [])
                 pool.append(frames.pop(table)())
-                if flush or sum(f.estimated_size() for f in pool) >= POOL_BYTES:
+                rows = sum(f.height for f in pool)
+                if flush or rows >= POOL_ROWS or sum(f.estimated_size() for f in pool) >= POOL_BYTES:
                     frames[table] = _concat(run.pooled.pop(table))
         if flush:
             for table in list(run.pooled):
@@ -192,12 +193,11 @@ def _check(
     return dq.check_prepared(frames, parameters, run_id, with_counts=True)
 
 
-class _Held:
-    """A run's frames waiting in the checker process: held until ``finish``, or pooled until full."""
+class _Pools:
+    """A run's prepared frames waiting in the checker process until their pool is full."""
 
     def __init__(self, parameters: dict[str, object]) -> None:
         self.parameters = parameters  # the suite parameters of the run's first chunk
-        self.held: dict[str, list[pl.DataFrame]] = {}
         self.pooled: dict[str, list[pl.DataFrame]] = {}
 
 
@@ -208,18 +208,17 @@ def _concat(parts: list[pl.DataFrame]) -> Callable[[], pl.DataFrame]:
     return lambda: frame
 
 
-# run id -> the frames its chunks held and pooled
-_held: dict[str, _Held] = {}
+# run id -> the frames its chunks pooled
+_pools: dict[str, _Pools] = {}
 
 
 def _finish(run_id: str) -> pl.DataFrame:
     from flows import dq
 
-    run = _held.pop(run_id, None)
+    run = _pools.pop(run_id, None)
     if run is None:
         return dq.check_prepared({}, {}, run_id, with_counts=True)
-    frames = {t: _concat(parts) for t, parts in [*run.held.items(), *run.pooled.items()] if parts}
-    run.held.clear()
+    frames = {t: _concat(parts) for t, parts in run.pooled.items() if parts}
     run.pooled.clear()
     return dq.check_prepared(frames, run.parameters, run_id, with_counts=True)
 

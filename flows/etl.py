@@ -79,10 +79,13 @@ BATCH_BYTES = 8_000_000
 # (this machine's cores) and one ready, so that no worker waits, and no more, since each
 # holds its batch's text.
 IN_FLIGHT: int | None = None
-# Text per validation chunk. Each chunk costs GX about 3 s of planning whatever its size, and
-# its pandas copies about 50 MB of memory per MB of text in the checker process.
-VALIDATE_CHUNK_BYTES = 16_000_000
-CHECKS_QUEUED = 2  # chunks handed to the checker process and not yet checked, at most
+# Text per validation chunk, at least: each batch of a large run is a chunk of its own. The
+# checker pools the chunks' frames and runs a suite once its pool is full (``flows.checker``),
+# so GX's planning is not paid per chunk; handing each batch over as it comes back keeps the
+# checker busy while the extraction goes on. Small batches are grouped up to this size: each
+# chunk still costs a read of its files and dim_org_unit's suite (about 0.2 s).
+VALIDATE_CHUNK_BYTES = 1_000_000
+CHECKS_QUEUED = 4  # chunks handed to the checker process and not yet checked, at most
 # The tasks carry no tags. Prefect asks its API for tag concurrency slots before every tagged
 # task run, and once its 5-second memory of "no limits on these tags" lapses that took about
 # 2 s a task on the embedded server (measured: before each extract batch and before the
@@ -345,9 +348,9 @@ def combine_results(parts: list[pl.DataFrame]) -> pl.DataFrame:
     ``mostly``: its share of good rows is taken over all chunks (each chunk's ``considered``
     rows, from ``dq.validate_all(with_counts=True)``), since a chunk below the threshold
     does not fail a run that is above it. A table checked in one part alone (dim_unit, the
-    same in every chunk, in the first; the checker's held tables in the last) has its rows
-    from that part. Rows come in ``dq.TABLES`` order, each suite's in its own order. The count
-    columns are dropped.
+    same in every chunk, in the first; a small table whose rows all fit one of the checker's
+    pools, in the last) has its rows from that part. Rows come in ``dq.TABLES`` order, each
+    suite's in its own order. The count columns are dropped.
     """
     columns = list(DQ_SCHEMA)
     rows = pl.concat(parts)
@@ -715,6 +718,7 @@ def etl(
     chunk_ids: list[str] = []
     chunk_bytes = 0
     checks: list[Future[pl.DataFrame]] = []
+    flushed = False
 
     def check(group: list[dict[str, Any]], ids: list[str], hold: bool = True, flush: bool = False) -> None:
         # Back-pressure: with workers that extract faster than one checker checks (a cluster),
@@ -761,12 +765,13 @@ def etl(
                 chunk.append(result)
                 chunk_ids.extend(batch["document_id"].to_list())
                 chunk_bytes += int(result["bytes"])
-                # In the last round (every batch submitted, others still extracting), a batch is
-                # checked as soon as it is back, with what the checker pooled of the large tables
-                # (``flush``): the checker works while the last ones finish, and less is left
-                # to check after them.
+                # When the last round starts (every batch submitted, others still extracting),
+                # the next batch back is checked with everything the checker pooled (``flush``):
+                # it works on that while the last batches finish, and only theirs are left to
+                # check after them, all at once (``finish``).
                 if chunk_bytes >= VALIDATE_CHUNK_BYTES or (not pending and futures):
-                    check(chunk, chunk_ids, flush=not pending)
+                    check(chunk, chunk_ids, flush=not pending and not flushed)
+                    flushed = flushed or not pending
                     chunk, chunk_ids, chunk_bytes = [], [], 0
             del future, batch
             if pending:
@@ -797,7 +802,7 @@ def etl(
         else:
             if chunk:  # the last chunk
                 check(chunk, chunk_ids)
-            checks.append(checker.finish(run_id))  # the small tables held by the chunks, what is pooled
+            checks.append(checker.finish(run_id))  # what is left in the pools
         try:
             dq = validate(checks, run_id, docs_dir=docs_dir, started_at=started)
         except DataQualityError as exc:

@@ -80,7 +80,7 @@ def test_a_chunk_checked_in_the_checker_process_gives_the_rows_checked_here(tmp_
     assert later.equals(here.filter(pl.col("table_name") != "dim_unit"))
 
 
-def test_held_tables_are_checked_once_when_the_run_finishes(tmp_path: Path) -> None:
+def test_pooled_tables_left_under_the_budget_are_checked_once_when_the_run_finishes(tmp_path: Path) -> None:
     from prefect.logging import disable_run_logger
 
     from flows import checker, dq
@@ -102,13 +102,13 @@ def test_held_tables_are_checked_once_when_the_run_finishes(tmp_path: Path) -> N
     final = checker.finish("h").result(timeout=300)
     whole = dq.validate_all(chunk_tables([first, second], raw, units), "h", with_counts=True)
 
-    held = set(checker.HELD_TABLES)
-    pooled = set(checker.POOLED_TABLES)  # the seeds' tables are far below the pool's budget
-    assert all((held | pooled).isdisjoint(chunk["table_name"]) for chunk in chunks)
-    assert set(final["table_name"]) == held | pooled
+    pooled = set(checker.POOLED_TABLES)  # the seeds' tables are far below the pools' budget
+    assert set(chunks[0]["table_name"]) == {"dim_unit", "dim_org_unit"}
+    assert set(chunks[1]["table_name"]) == {"dim_org_unit"}
+    assert set(final["table_name"]) == pooled
     verdict = ["table_name", "expectation", "severity", "success", "unexpected_count"]
     assert combine_results([*chunks, final]).select(verdict).equals(whole.select(verdict))
-    assert checker.finish("h").result(timeout=300).height == 0  # nothing is held twice
+    assert checker.finish("h").result(timeout=300).height == 0  # nothing is checked twice
 
 
 def test_a_pooled_table_is_checked_once_its_pool_is_full_or_flushed(
@@ -128,28 +128,43 @@ def test_a_pooled_table_is_checked_once_its_pool_is_full_or_flushed(
     units = dim_unit(load_reference().units)
     with disable_run_logger():
         parts = [extract.fn(k, raw[i : i + 2], str(tmp_path / k)) for k, i in (("a", 0), ("b", 2), ("c", 4))]
-    pooled = set(checker.POOLED_TABLES)
     verdict = ["table_name", "expectation", "severity", "success", "unexpected_count"]
     whole = dq.validate_all(chunk_tables(parts, raw, units), "p", with_counts=True).select(verdict)
 
     def tables(result: pl.DataFrame) -> set[str]:
         return set(result["table_name"])
 
-    # A pool larger than the first chunk's frames but not the first two's: checked at the second.
-    frames, _ = dq.prepare_each(chunk_tables(parts[:1], raw, units))
-    sizes = {t: frames[t]().estimated_size() for t in pooled}
-    monkeypatch.setattr(checker, "POOL_BYTES", max(sizes.values()) + 1)
+    def rows(part: dict) -> dict[str, int]:
+        frames, _ = dq.prepare_each(chunk_tables([part], raw, units))
+        return {t: frames[t]().height for t in checker.POOLED_TABLES}
+
+    # A budget of rows above any table's rows in the first chunk: the tables with that many in
+    # the first two chunks are checked with the second (the sentences, say), the others stay.
+    (a, b), pooled = (rows(parts[0]), rows(parts[1])), set(checker.POOLED_TABLES)
+    budget = max(a.values()) + 1
+    full = {t for t in pooled if a[t] + b[t] >= budget}
+    assert "stg_sentences" in full and "stg_documents" not in full
+    monkeypatch.setattr(checker, "POOL_ROWS", budget)
+    monkeypatch.setattr(checker, "POOL_BYTES", 10**12)
     first = checker._check(parts[:1], raw, units, "p", False, True, True)
     second = checker._check(parts[1:2], raw, units, "p", False, False, True)
-    third = checker._check(parts[2:], raw, units, "p", False, False, True, flush=True)
+    # ... and a budget of bytes below what any table pooled: the third chunk's tables are all
+    # checked, the pools' earlier frames with them.
+    monkeypatch.setattr(checker, "POOL_BYTES", 1)
+    third = checker._check(parts[2:], raw, units, "p", False, False, True)
+    # ... and with no budget reached, ``flush`` checks every pool (another run's).
+    monkeypatch.setattr(checker, "POOL_ROWS", 10**9)
+    monkeypatch.setattr(checker, "POOL_BYTES", 10**12)
+    flushed = checker._check(parts[2:], raw, units, "q", False, False, True, flush=True)
     final = checker._finish("p")
 
-    assert tables(first).isdisjoint(pooled)
-    assert pooled <= tables(second)  # each pool now held two chunks' frames, over the budget
-    assert pooled <= tables(third)  # flushed, though one chunk is under the budget
-    assert tables(final) == set(checker.HELD_TABLES)
+    assert tables(first) == {"dim_unit", "dim_org_unit"}
+    assert tables(second) == full | {"dim_org_unit"}
+    assert tables(third) == pooled | {"dim_org_unit"}
+    assert tables(flushed) == pooled | {"dim_org_unit"}
+    assert final.height == 0  # nothing was left in the pools
     # Every row checked once: the verdict is that of checking the three chunks as one.
-    assert combine_results([first, second, third, final]).select(verdict).equals(whole)
+    assert combine_results([first, second, third]).select(verdict).equals(whole)
 
 
 def test_checks_chunk_by_chunk_reach_the_verdict_of_one_chunk(
