@@ -29,10 +29,12 @@ input-hashing cache policy (Prefect would otherwise hash whole frames).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import shutil
 import tempfile
+import threading
 import time
 import uuid
 from collections import deque
@@ -49,6 +51,8 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.context import TaskRunContext
+from prefect.futures import PrefectFuture
+from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.tasks import exponential_backoff
 
 from flows import checker, warehouse
@@ -142,6 +146,43 @@ class DataQualityError(RuntimeError):
     def __init__(self, message: str, results: pl.DataFrame) -> None:
         super().__init__(message)
         self.results = results
+
+
+class LoadCancelled(RuntimeError):
+    """The checks did not pass (or did not finish): a load started beside them stops before its commit."""
+
+
+class _Gate:
+    """The run rows a load started beside the last checks appends last, once the checks are done.
+
+    ``warehouse.load`` calls it before its commit (``before_commit``) and waits there; the flow
+    ``open``s it with the rows that hold the checks' results, or ``cancel``s it, and the load
+    then stops with ``LoadCancelled`` and leaves the warehouse as it was.
+    """
+
+    def __init__(self) -> None:
+        self._done = threading.Event()
+        self._rows: dict[str, pl.DataFrame] = {}
+        self._why: str | None = None
+
+    def open(self, rows: dict[str, pl.DataFrame]) -> None:
+        self._rows = rows
+        self._done.set()
+
+    def cancel(self, why: str) -> None:
+        self._why = why
+        self._done.set()
+
+    def __call__(self) -> dict[str, pl.DataFrame]:
+        self._done.wait()
+        if self._why is not None:
+            raise LoadCancelled(self._why)
+        return self._rows
+
+
+def _retry_unless_cancelled(task: Any, task_run: Any, state: Any) -> bool:
+    """The load's retry condition: a load the flow cancelled is not tried again."""
+    return not isinstance(getattr(state, "data", None), LoadCancelled)
 
 
 @dataclass
@@ -479,16 +520,26 @@ def validate(
     retry_delay_seconds=exponential_backoff(backoff_factor=2),
     timeout_seconds=1800,
     cache_policy=NO_CACHE,
+    retry_condition_fn=_retry_unless_cancelled,
 )
 def load(
     warehouse_path: Path,
     tables: dict[str, warehouse.Frame],
     run_rows: dict[str, pl.DataFrame],
     full_refresh: bool = False,
+    gate: _Gate | None = None,
 ) -> dict[str, int]:
-    """Write everything atomically (see ``flows.warehouse``); a failure leaves the warehouse as it was."""
+    """Write everything atomically (see ``flows.warehouse``); a failure leaves the warehouse as it was.
+
+    With a ``gate``, the load writes every table and then waits for it before appending the
+    run rows it gives and committing (``warehouse.load``'s ``before_commit``).
+    """
     try:
-        counts = warehouse.load(warehouse_path, tables, run_rows, full_refresh=full_refresh)
+        counts = warehouse.load(
+            warehouse_path, tables, run_rows, full_refresh=full_refresh, before_commit=gate
+        )
+    except LoadCancelled:
+        raise
     except warehouse.WarehouseBusyError as exc:
         raise WarehouseWriteError(str(exc)) from exc
     except Exception as exc:
@@ -793,40 +844,10 @@ def etl(
 
     docs: Future[Path] | None = None
     docs_dir = target.parent / "dq"
-    if checking:
-        if not checks:
-            # The run's only chunk (a small or incremental run; or the one that says the folder
-            # is empty) checks every table itself: holding the small ones for ``finish`` would
-            # cost GX's fixed planning twice, about 1.5 s, for nothing.
-            check(chunk, chunk_ids, hold=False)
-        else:
-            if chunk:  # the last chunk
-                check(chunk, chunk_ids)
-            checks.append(checker.finish(run_id))  # what is left in the pools
-        try:
-            dq = validate(checks, run_id, docs_dir=docs_dir, started_at=started)
-        except DataQualityError as exc:
-            # The report of what failed must not hide the failure itself.
-            state = publish(summary, exc.results, quarantine, return_state=True)
-            if not state.is_completed():
-                logger.warning("could not publish the problems artifact: %s", state.message)
-            checker.shutdown(wait=False)
-            raise
-        except BaseException:
-            checker.shutdown(wait=False)  # a failed run's hook stops it too
-            raise
-        # The checker writes the data docs while the load runs, then exits (its memory is the
-        # load's); the flow waits for them after the load.
-        docs = checker.build_docs_later(dq, docs_dir, started)
-        checker.shutdown(wait=False, cancel_futures=False)
-    else:
-        logger.warning("stage validate left out: loading without data-quality checks")
-    lap("validate")
-    summary.checks_passed = int(dq["success"].sum()) if dq.height else 0
-    summary.checks_failed = dq.height - summary.checks_passed
+    loading = "load" in chosen
 
-    if "load" in chosen:
-        etl_run = pl.DataFrame(
+    def etl_run() -> pl.DataFrame:
+        return pl.DataFrame(
             [
                 {
                     "run_id": run_id,
@@ -841,44 +862,109 @@ def etl(
                 }
             ]
         )
-        tables: dict[str, warehouse.Frame] = {
-            **(staged_tables(extracted) if extracted else {t: empty_table(t) for t in EXTRACT_TABLES}),
-            "raw_documents": raw,
-            "dim_unit": units,
-        }
-        counts = load(
-            target,
-            tables,
-            {
-                "etl_run": etl_run,
+
+    with contextlib.ExitStack() as stack:
+        future_load: PrefectFuture[dict[str, int]] | None = None
+        gate: _Gate | None = None
+        if loading:
+            tables: dict[str, warehouse.Frame] = {
+                **(staged_tables(extracted) if extracted else {t: empty_table(t) for t in EXTRACT_TABLES}),
+                "raw_documents": raw,
+                "dim_unit": units,
+            }
+            run_rows = {"etl_run": etl_run(), "quarantine": quarantine}
+            if checking:
+                # The load writes the tables while the last checks run, in a thread of this process
+                # (whatever the task runner), and waits for their verdict before its commit.
+                gate = _Gate()
+                early = stack.enter_context(ThreadPoolTaskRunner(max_workers=1))
+                future_load = early.submit(
+                    load,
+                    {
+                        "warehouse_path": target,
+                        "tables": tables,
+                        "run_rows": run_rows,
+                        "full_refresh": full_refresh,
+                        "gate": gate,
+                    },
+                )
+
+        def cancel_load(why: str) -> None:
+            if gate is not None and future_load is not None:
+                gate.cancel(why)
+                future_load.wait()  # its copy removed: the warehouse is as it was
+
+        if checking:
+            if not checks:
+                # The run's only chunk (a small or incremental run; or the one that says the folder
+                # is empty) checks every table itself: holding the small ones for ``finish`` would
+                # cost GX's fixed planning twice, about 1.5 s, for nothing.
+                check(chunk, chunk_ids, hold=False)
+            else:
+                if chunk:  # the last chunk
+                    check(chunk, chunk_ids)
+                checks.append(checker.finish(run_id))  # what is left in the pools
+            try:
+                dq = validate(checks, run_id, docs_dir=docs_dir, started_at=started)
+            except DataQualityError as exc:
+                cancel_load("critical checks failed")
+                # The report of what failed must not hide the failure itself.
+                state = publish(summary, exc.results, quarantine, return_state=True)
+                if not state.is_completed():
+                    logger.warning("could not publish the problems artifact: %s", state.message)
+                checker.shutdown(wait=False)
+                raise
+            except BaseException:
+                cancel_load("the checks did not finish")
+                checker.shutdown(wait=False)  # a failed run's hook stops it too
+                raise
+            # The checker writes the data docs while the load runs, then exits (its memory is the
+            # load's); the flow waits for them after the load.
+            docs = checker.build_docs_later(dq, docs_dir, started)
+            checker.shutdown(wait=False, cancel_futures=False)
+        else:
+            logger.warning("stage validate left out: loading without data-quality checks")
+        lap("validate")
+        summary.checks_passed = int(dq["success"].sum()) if dq.height else 0
+        summary.checks_failed = dq.height - summary.checks_passed
+
+        if loading:
+            final_rows = {
+                "etl_run": etl_run(),
                 "dq_result": dq,
                 **({"dq_run": dq_checks.dq_run_row(dq, run_id, started)} if "validate" in chosen else {}),
-                "quarantine": quarantine,
-            },
-            full_refresh,
-        )
-        summary.removed = int(counts.get("files_removed", 0))
-        summary.totals = {
-            t: int(counts[t])
-            for t in ("raw_documents", "stg_sentences", "fct_metric", "fct_rectification_item", "fct_measure")
-            if t in counts
-        }
-        summary.loaded = True
-        for result in extracted:  # in the warehouse now; a later run extracts only what changes
-            shutil.rmtree(result["dir"], ignore_errors=True)
-        lap("load")
-        if parquet_dir:  # the load has committed: a lake that cannot be written is a warning
-            state = lake(target, Path(parquet_dir), parquet_base_url, return_state=True)
-            if state.is_completed():
-                summary.lake = state.result()
+            }
+            if gate is not None and future_load is not None:
+                gate.open(final_rows)
+                counts = future_load.result()
             else:
-                logger.warning(
-                    "the warehouse is loaded, but the Parquet lake was not written: %s", state.message
+                counts = load(target, tables, {**run_rows, **final_rows}, full_refresh)
+            summary.removed = int(counts.get("files_removed", 0))
+            summary.totals = {
+                t: int(counts[t])
+                for t in (
+                    "raw_documents",
+                    "stg_sentences",
+                    "fct_metric",
+                    "fct_rectification_item",
+                    "fct_measure",
                 )
-                summary.lake = {"directory": parquet_dir, "files": 0, "database": None, "note": state.message}
-            lap("lake")
-    else:
-        logger.info("stage load left out: dry run, the warehouse was not touched")
+                if t in counts
+            }
+            summary.loaded = True
+            for result in extracted:  # in the warehouse now; a later run extracts only what changes
+                shutil.rmtree(result["dir"], ignore_errors=True)
+            lap("load")
+        else:
+            logger.info("stage load left out: dry run, the warehouse was not touched")
+    if loading and parquet_dir:  # the load has committed: a lake that cannot be written is a warning
+        state = lake(target, Path(parquet_dir), parquet_base_url, return_state=True)
+        if state.is_completed():
+            summary.lake = state.result()
+        else:
+            logger.warning("the warehouse is loaded, but the Parquet lake was not written: %s", state.message)
+            summary.lake = {"directory": parquet_dir, "files": 0, "database": None, "note": state.message}
+        lap("lake")
     if docs is not None:
         _wait_for_docs(docs, docs_dir)
         lap("docs")  # only what was left of them after the load

@@ -350,6 +350,40 @@ def test_a_failed_load_rolls_back_and_leaves_the_file_untouched(states: States) 
     assert _leftovers(target) == []
 
 
+def test_a_load_whose_before_commit_raises_leaves_the_file_untouched(states: States) -> None:
+    target = _fresh_copy(states, "cancelled")
+    before = target.stat().st_ino
+    written: list[str] = []
+
+    def cancelled() -> dict[str, pl.DataFrame]:
+        written.extend(warehouse.temp_files(target))  # every table written to the copy by now
+        raise RuntimeError("the checks failed")
+
+    with pytest.raises(RuntimeError, match="the checks failed"):
+        warehouse.load(
+            target, states.frames, states.run_rows, input_dir=states.folder, before_commit=cancelled
+        )
+    assert written and target.stat().st_ino == before
+    assert warehouse.checksums(target) == states.old_sums
+    assert _leftovers(target) == []
+
+
+def test_the_rows_before_commit_gives_are_appended_with_the_run_rows(states: States) -> None:
+    target = _fresh_copy(states, "gated")
+    later = _etl_run("run-b", states.folder).with_columns(pl.lit(7).alias("checks_passed"))
+    early = {**states.run_rows, "etl_run": later.with_columns(pl.lit(0).alias("checks_passed"))}
+
+    warehouse.load(
+        target, states.frames, early, input_dir=states.folder, before_commit=lambda: {"etl_run": later}
+    )
+
+    assert _data(warehouse.checksums(target)) == _data(states.new_sums)
+    runs = warehouse.query(target, "select run_id, checks_passed from etl_run order by run_id")
+    assert runs.rows() == [("run-a", 0), ("run-b", 7)]
+    quarantined = warehouse.query(target, "select distinct run_id from quarantine where run_id = 'run-b'")
+    assert quarantined.height == 1  # the quarantine rows, given early, carry the run's id
+
+
 def test_a_write_ahead_log_left_by_a_direct_writer_is_folded_in_not_lost(states: States) -> None:
     target = _fresh_copy(states, "wal")
     direct = textwrap.dedent(

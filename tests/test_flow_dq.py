@@ -55,6 +55,37 @@ def test_critical_failure_stops_the_run_and_leaves_every_table_unchanged(
     assert "critical checks failed" in (tmp_path / "dq" / "index.html").read_text(encoding="utf-8")
 
 
+def test_a_load_begun_beside_failing_checks_is_cancelled_once_not_retried(
+    prefect_harness: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    import flows.etl as etl_module
+    from flows import warehouse
+    from flows.etl import etl
+
+    target = tmp_path / "taizhang.duckdb"
+    etl(input_dir=str(SEEDS_RAW), warehouse_path=str(target))
+    before = warehouse.checksums(target)
+    real_dim_unit = etl_module.dim_unit
+    monkeypatch.setattr(
+        etl_module, "dim_unit", lambda units: real_dim_unit(units).filter(pl.col("unit") != "个")
+    )
+
+    state = etl(input_dir=str(SEEDS_RAW), warehouse_path=str(target), full_refresh=True, return_state=True)
+
+    assert state.is_failed()
+    with get_client(sync_client=True) as client:
+        runs = client.read_task_runs(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[state.state_details.flow_run_id]))
+        )
+    loads = [r for r in runs if r.name.startswith("load")]
+    assert len(loads) == 1 and loads[0].state_name == "Failed" and loads[0].run_count == 1
+    assert warehouse.checksums(target) == before
+    assert warehouse.temp_files(target) == []
+
+
 def test_a_chunk_checked_in_the_checker_process_gives_the_rows_checked_here(tmp_path: Path) -> None:
     from prefect.logging import disable_run_logger
 
