@@ -8,7 +8,7 @@ one phase after the other). In a second process they use the second core instead
 
 One checker process per flow run: started as the run starts (``start``; ``taizhang run``
 starts it even before the flow, while Prefect's embedded server starts) and stopped once the
-checks are done (``shutdown``), before the load, so that its memory is free for DuckDB.
+checks are done (``shutdown``; the flow's load, begun beside the last checks, then commits).
 Starting costs 5-8 s, a fresh interpreter importing Polars and GX (not Prefect:
 ``flows.tables``) and parsing the suites (``quality.warm_up``), spent while the flow reads
 its input folder. GX's result objects, which its
