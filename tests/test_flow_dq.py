@@ -29,22 +29,32 @@ def test_clean_run_stores_dq_run_and_dq_result_and_writes_data_docs(
     assert (tmp_path / "dq" / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html").exists()
 
 
-def test_critical_failure_stops_the_run_and_leaves_every_table_unchanged(
+@pytest.fixture
+def loaded_then_broken(
     prefect_harness: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+) -> tuple[Path, dict[str, str]]:
+    """A warehouse loaded from the seeds (and its checksums), then a unit dictionary that lost 个:
+    every fact in 个 now has a unit the dictionary does not know, a critical failure."""
     import flows.etl as etl_module
     from flows import warehouse
-    from flows.etl import DataQualityError, etl
+    from flows.etl import etl
 
     target = tmp_path / "taizhang.duckdb"
     etl(input_dir=str(SEEDS_RAW), warehouse_path=str(target))
-    before = warehouse.checksums(target)
     real_dim_unit = etl_module.dim_unit
-    # A dictionary that lost 个: every fact in 个 now has a unit the dictionary does not know.
     monkeypatch.setattr(
         etl_module, "dim_unit", lambda units: real_dim_unit(units).filter(pl.col("unit") != "个")
     )
+    return target, warehouse.checksums(target)
 
+
+def test_critical_failure_stops_the_run_and_leaves_every_table_unchanged(
+    loaded_then_broken: tuple[Path, dict[str, str]], tmp_path: Path
+) -> None:
+    from flows import warehouse
+    from flows.etl import DataQualityError, etl
+
+    target, before = loaded_then_broken
     with pytest.raises(
         DataQualityError, match=r"fct_metric: expect_column_values_to_be_in_set\(unit\): \d+ bad rows"
     ):
@@ -56,23 +66,15 @@ def test_critical_failure_stops_the_run_and_leaves_every_table_unchanged(
 
 
 def test_a_load_begun_beside_failing_checks_is_cancelled_once_not_retried(
-    prefect_harness: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    loaded_then_broken: tuple[Path, dict[str, str]],
 ) -> None:
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
-    import flows.etl as etl_module
     from flows import warehouse
     from flows.etl import etl
 
-    target = tmp_path / "taizhang.duckdb"
-    etl(input_dir=str(SEEDS_RAW), warehouse_path=str(target))
-    before = warehouse.checksums(target)
-    real_dim_unit = etl_module.dim_unit
-    monkeypatch.setattr(
-        etl_module, "dim_unit", lambda units: real_dim_unit(units).filter(pl.col("unit") != "个")
-    )
-
+    target, before = loaded_then_broken
     state = etl(input_dir=str(SEEDS_RAW), warehouse_path=str(target), full_refresh=True, return_state=True)
 
     assert state.is_failed()
