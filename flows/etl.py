@@ -14,11 +14,13 @@ It reads top to bottom as extract, transform, load:
   hash, and a batch's cache key is the hash of its members plus the version of the
   transforms and the reference data, so a run that failed after extracting
   (warehouse busy, a check failed) does not extract again when re-run;
-- the Great Expectations suites check what was extracted chunk by chunk, as the
-  chunks come back, in a checker process of their own (``flows.checker``), so that
-  checking overlaps extracting; ``validate`` then combines the chunks' results, and a
-  critical failure raises before anything is written;
-- ``load`` writes the run in one transaction (I/O: retried with back-off);
+- the Great Expectations suites check what was extracted batch by batch, as the
+  batches come back, in a checker process of their own (``flows.checker``, which pools
+  the rows and runs a suite once a pool is full), so that checking overlaps extracting;
+  ``validate`` then combines the results, and a critical failure raises before anything
+  is committed;
+- ``load`` writes the run in one transaction on a copy of the warehouse (I/O: retried
+  with back-off), beside the last checks: it commits only once they have passed;
   unchanged documents' rows are not touched;
 - ``publish`` leaves a summary table and a markdown list of problems as
   artifacts of the flow run, visible in the UI.
