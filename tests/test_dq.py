@@ -315,3 +315,29 @@ def test_suite_with_two_checks_of_the_same_label_is_refused(tmp_path: Path) -> N
 
     with pytest.raises(ValueError, match="same label"):
         validate_table("dim_unit", pl.DataFrame({"unit": ["个"]}), {}, suite_dir=tmp_path)
+
+
+def test_projected_domains_give_gx_own_results_on_every_suite(
+    seed: dict[str, pl.DataFrame], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GX filters only the columns a check reads (``quality._project_domains``): the results are GX's own."""
+    from great_expectations.execution_engine.pandas_execution_engine import PandasExecutionEngine
+
+    facts = seed["fct_metric"]
+    count, money = _first_fact(seed, "count"), _first_fact(seed, "money")
+    negative = {"number": -pl.col("number"), "value_canonical": -pl.col("value_canonical")}
+    broken = _change(facts, "metric_id", count, **negative)
+    broken = _change(broken, "metric_id", money, start_char=pl.col("start_char") + 1, unit=None)
+    sentences = seed["stg_sentences"]
+    duplicated = pl.concat([sentences, sentences.head(2)])
+    tables = {**seed, "fct_metric": broken, "stg_sentences": duplicated}
+
+    projected = dq.validate_all(tables, "projected", with_counts=True)
+    patched = PandasExecutionEngine.get_domain_records
+    assert getattr(patched, "_taizhang_projected", False)
+    monkeypatch.setattr(PandasExecutionEngine, "get_domain_records", patched.original)
+    plain = dq.validate_all(tables, "projected", with_counts=True)
+
+    assert projected.equals(plain)
+    failed = set(plain.filter(~pl.col("success"))["expectation"])
+    assert len(failed) >= 4 and any(" where " in e for e in failed) and PROVENANCE in failed
