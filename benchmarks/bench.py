@@ -162,9 +162,10 @@ def run_flow(folder: Path, warehouse: Path, home: Path, runner: str) -> dict[str
         "import json,sys; from flows import cli, prefect_server; cli.skip_teardown_at_exit(); "
         "server = prefect_server.launch(); "
         "from flows import checker, tables; checker.start(); "
-        "tables.warm_extractor_in_background(); from flows.etl import etl; prefect_server.adopt(server); "
-        "s = etl(input_dir=sys.argv[1], warehouse_path=sys.argv[2]); print('SUMMARY ' + json.dumps(s)); "
-        "cli.set_exit_code(0)"
+        "tables.warm_extractor_in_background(); from flows.etl import etl; prefect_server.adopt(server)\n"
+        "with prefect_server.without_heartbeats(prefect_server.is_embedded()):\n"
+        "    s = etl(input_dir=sys.argv[1], warehouse_path=sys.argv[2])\n"
+        "print('SUMMARY ' + json.dumps(s)); cli.set_exit_code(0)"
     )
     env = {
         **os.environ,

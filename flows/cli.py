@@ -109,15 +109,16 @@ def _cmd_run(args: argparse.Namespace) -> int:
     try:
         stages = [s.strip() for s in args.stages.split(",")] if args.stages else None
         flow_ = etl.with_options(task_runner=task_runner(args.runner))  # None: $TAIZHANG_TASK_RUNNER
-        summary = flow_(
-            input_dir=str(input_dir),
-            warehouse_path=str(target),
-            full_refresh=args.full_refresh,
-            stages=stages,
-            show_progress=True,
-            parquet_dir=args.parquet,
-            parquet_base_url=args.parquet_base_url,
-        )
+        with prefect_server.without_heartbeats(prefect_server.is_embedded()):
+            summary = flow_(
+                input_dir=str(input_dir),
+                warehouse_path=str(target),
+                full_refresh=args.full_refresh,
+                stages=stages,
+                show_progress=True,
+                parquet_dir=args.parquet,
+                parquet_base_url=args.parquet_base_url,
+            )
     except DataQualityError as exc:
         print(f"run failed, warehouse unchanged: {exc}", file=sys.stderr)
         return 1

@@ -39,6 +39,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -174,3 +175,30 @@ def adopt(server: EarlyServer | None) -> bool:
     embedded.server_process = server.process
     embedded.running = True
     return True
+
+
+@contextlib.contextmanager
+def without_heartbeats(embedded: bool) -> Iterator[None]:
+    """Turn Prefect's flow-run heartbeats off inside the block when the server is embedded.
+
+    A heartbeat tells a server that a run's process is alive, so that it can mark the runs of a
+    process that died as crashed. An embedded server lives and dies with this process, so no one
+    could ever read one; but Prefect 3.8's heartbeat thread sleeps in steps of one second and
+    the flow engine joins it as the run ends, which added 0.4-0.9 s to the end of every run
+    (measured on an empty folder's run and on 100 MB). With a real server (``embedded``
+    False) heartbeats stay as configured.
+    """
+    if not embedded:
+        yield
+        return
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
+    with temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        yield
+
+
+def is_embedded() -> bool:
+    """Whether a flow run here uses Prefect's embedded server (no ``PREFECT_API_URL`` set)."""
+    from prefect.settings import PREFECT_API_URL
+
+    return not PREFECT_API_URL.value()

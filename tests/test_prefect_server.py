@@ -133,3 +133,19 @@ def test_skipping_teardown_keeps_the_exit_code_and_flushes_output(body: str, cod
         timeout=60,
     )
     assert (out.returncode, out.stdout) == (code, "buffered")
+
+
+def test_flow_runs_send_no_heartbeats_to_an_embedded_server_only(prefect_harness: None) -> None:
+    """An embedded server dies with the process: heartbeats are off; a real server keeps them."""
+    from prefect import flow
+    from prefect.settings import get_current_settings
+
+    @flow
+    def frequency() -> int | None:
+        return get_current_settings().flows.heartbeat_frequency
+
+    with prefect_server.without_heartbeats(embedded=True):
+        assert frequency() is None
+    with prefect_server.without_heartbeats(embedded=False):
+        assert frequency() == get_current_settings().flows.heartbeat_frequency is not None
+    assert get_current_settings().flows.heartbeat_frequency is not None
