@@ -127,14 +127,16 @@ def _open_for_workers(stack: ExitStack, workers: int, extra_env: dict[str, str] 
 
     Both are undone when ``stack`` closes.
     """
-    from prefect.settings import PREFECT_API_URL, temporary_settings
+    from prefect.settings import PREFECT_API_URL, PREFECT_UI_URL, temporary_settings
 
     if not PREFECT_API_URL.value():
         from prefect.server.api.server import SubprocessASGIServer
 
         server = SubprocessASGIServer()
         server.start()  # a no-op when it runs already
-        stack.enter_context(temporary_settings({PREFECT_API_URL: server.api_url}))
+        # No UI URL is derived from it: the embedded server serves no UI, and Prefect would
+        # print a "View at" link to a page that is not there.
+        stack.enter_context(temporary_settings({PREFECT_API_URL: server.api_url, PREFECT_UI_URL: ""}))
     env = {"POLARS_MAX_THREADS": str(max(1, cpu_count() // workers)), **(extra_env or {})}
     for name, value in env.items():
         if name not in os.environ:
