@@ -163,7 +163,7 @@ def run_flow(folder: Path, warehouse: Path, home: Path, runner: str) -> dict[str
         "server = prefect_server.launch(); "
         "from flows import checker, tables; checker.start(); "
         "tables.warm_extractor_in_background(); from flows.etl import etl; prefect_server.adopt(server)\n"
-        "with prefect_server.without_heartbeats(prefect_server.is_embedded()):\n"
+        "with prefect_server.without_heartbeats():\n"
         "    s = etl(input_dir=sys.argv[1], warehouse_path=sys.argv[2])\n"
         "print('SUMMARY ' + json.dumps(s)); cli.set_exit_code(0)"
     )

@@ -109,7 +109,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     try:
         stages = [s.strip() for s in args.stages.split(",")] if args.stages else None
         flow_ = etl.with_options(task_runner=task_runner(args.runner))  # None: $TAIZHANG_TASK_RUNNER
-        with prefect_server.without_heartbeats(prefect_server.is_embedded()):
+        with prefect_server.without_heartbeats():
             summary = flow_(
                 input_dir=str(input_dir),
                 warehouse_path=str(target),

@@ -178,27 +178,19 @@ def adopt(server: EarlyServer | None) -> bool:
 
 
 @contextlib.contextmanager
-def without_heartbeats(embedded: bool) -> Iterator[None]:
+def without_heartbeats() -> Iterator[None]:
     """Turn Prefect's flow-run heartbeats off inside the block when the server is embedded.
 
-    A heartbeat tells a server that a run's process is alive, so that it can mark the runs of a
-    process that died as crashed. An embedded server lives and dies with this process, so no one
-    could ever read one; but Prefect 3.8's heartbeat thread sleeps in steps of one second and
-    the flow engine joins it as the run ends, which added 0.4-0.9 s to the end of every run
-    (measured on an empty folder's run and on 100 MB). With a real server (``embedded``
-    False) heartbeats stay as configured.
+    Embedded: no ``PREFECT_API_URL`` names a server (``launch``/``adopt``, or Prefect's own
+    temporary server). A heartbeat tells a server that a run's process is alive, so that it
+    can mark the runs of a process that died as crashed. An embedded server lives and dies with
+    this process, so no one could ever read one; but Prefect 3.8's heartbeat thread sleeps in
+    steps of one second and the flow engine joins it as the run ends, which added 0.4-0.9 s to
+    the end of every run (measured on an empty folder's run and on 100 MB). With a real server
+    heartbeats stay as configured.
     """
-    if not embedded:
+    from prefect.settings import PREFECT_API_URL, PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
+    updates = {} if PREFECT_API_URL.value() else {PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}
+    with temporary_settings(updates):
         yield
-        return
-    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
-
-    with temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
-        yield
-
-
-def is_embedded() -> bool:
-    """Whether a flow run here uses Prefect's embedded server (no ``PREFECT_API_URL`` set)."""
-    from prefect.settings import PREFECT_API_URL
-
-    return not PREFECT_API_URL.value()

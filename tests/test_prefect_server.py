@@ -138,14 +138,16 @@ def test_skipping_teardown_keeps_the_exit_code_and_flushes_output(body: str, cod
 def test_flow_runs_send_no_heartbeats_to_an_embedded_server_only(prefect_harness: None) -> None:
     """An embedded server dies with the process: heartbeats are off; a real server keeps them."""
     from prefect import flow
-    from prefect.settings import get_current_settings
+    from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_settings
 
     @flow
     def frequency() -> int | None:
         return get_current_settings().flows.heartbeat_frequency
 
-    with prefect_server.without_heartbeats(embedded=True):
-        assert frequency() is None
-    with prefect_server.without_heartbeats(embedded=False):
-        assert frequency() == get_current_settings().flows.heartbeat_frequency is not None
-    assert get_current_settings().flows.heartbeat_frequency is not None
+    configured = get_current_settings().flows.heartbeat_frequency
+    assert configured is not None
+    with prefect_server.without_heartbeats():  # the harness's server is named: a real one
+        assert frequency() == configured
+    with temporary_settings(restore_defaults={PREFECT_API_URL}), prefect_server.without_heartbeats():
+        assert get_current_settings().flows.heartbeat_frequency is None  # embedded
+    assert get_current_settings().flows.heartbeat_frequency == configured
