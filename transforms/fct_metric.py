@@ -32,6 +32,10 @@ from transforms.spans import find_spans
 from transforms.temporal import sentence_time
 
 ARABIC = r"[0-9０-９]+(?:[,，][0-9０-９]{3})*(?:[.．][0-9０-９]+)?"
+# Text converted from PDF puts a space between every digit (1 6 5 5 亿美元, 2 2 ．4 万件): single
+# digits joined by one space each, with an optional spaced decimal part.
+_SP = r"[ \u3000]"
+SPACED_ARABIC = rf"[0-9０-９](?:{_SP}[0-9０-９])+(?:{_SP}?[.．]{_SP}?[0-9０-９]+)?"
 CHINESE = r"[零〇一二两兩三四五六七八九十百千万亿萬億]+"
 _MULT_CHARS = "万亿千百萬億"
 # Characters that join a bare number to the next one in a range or a list.
@@ -75,13 +79,16 @@ def mention_pattern(ref: Reference) -> str:
     mult_units = [u for u in written if u[0] in _MULT_CHARS]
     mults = _alternation(ref.multipliers["written"].to_list())
     inner = _alternation(ref.words("approx", "inside"))
+    # 500多万台, 7500多亿元: 多/余 may stand before the multiplier as well as after it (10万余件).
+    # One optional space before a multiplier or unit, for text converted from PDF (6 5 ％).
     return (
         rf"百分之(?P<pct>{ARABIC}|{CHINESE}(?:点[零〇一二三四五六七八九]+)?)"
         r"|翻(?P<fan>[一两二三四五])番"  # 翻一番 = 2 倍, 翻两番 = 4 倍
         r"|(?P<cheng>[一二三四五六七八九])成"  # 五成 = 50 %
-        rf"|(?P<num>{ARABIC}|{CHINESE})"
-        rf"(?:(?P<unit_m>{_alternation(mult_units)})"
-        rf"|(?P<mult>{mults})?(?P<inner>{inner})?(?P<unit_p>{_alternation(written)})?)"
+        rf"|(?P<num>{SPACED_ARABIC}|{ARABIC}|{CHINESE})"
+        rf"(?:{_SP}?(?P<unit_m>{_alternation(mult_units)})"
+        rf"|(?:{_SP}?(?P<inner0>{inner})(?P<mult0>{mults})|{_SP}?(?P<mult1>{mults}))?"
+        rf"(?P<inner1>{inner})?(?:{_SP}?(?P<unit_p>{_alternation(written)}))?)"
     )
 
 
@@ -105,32 +112,39 @@ def _candidates(sentences: pl.DataFrame, ref: Reference) -> pl.DataFrame:
             sentences.select("sentence_id", "document_id", pl.col("text").alias("s_text")), on="sentence_id"
         )
         .with_columns(
-            pl.coalesce("num", "pct", "fan", "cheng").alias("numeral"),
+            pl.coalesce("num", "pct", "fan", "cheng").str.replace_all(_SP, "").alias("numeral"),
+            pl.coalesce("mult0", "mult1").alias("mult"),
+            pl.coalesce("inner0", "inner1").alias("inner"),
             pl.when(pl.col("pct").is_not_null() | pl.col("cheng").is_not_null())
             .then(pl.lit("%"))
             .when(pl.col("fan").is_not_null())
             .then(pl.lit("倍"))
             .otherwise(pl.coalesce("unit_m", "unit_p"))
             .alias("written"),
-            # Context, clipped to the sentence: what stands just before and after the match.
+            # Context, clipped to the sentence: what stands just before and after the match (spaces
+            # before a number dropped: 下降 9.66% in text converted from PDF).
             pl.col("s_text")
             .str.slice(
                 pl.max_horizontal(pl.col("start") - 12, pl.lit(0)), pl.col("start").clip(upper_bound=12)
             )
+            .str.strip_chars_end(" \u3000")
             .alias("left"),
             pl.col("s_text").str.slice(pl.col("end"), 8).alias("right"),
         )
     )
 
 
-def _drop_non_facts(c: pl.DataFrame, masks: pl.DataFrame) -> pl.DataFrame:
+def _drop_non_facts(c: pl.DataFrame, masks: pl.DataFrame, ref: Reference) -> pl.DataFrame:
     """Apply the exclusion rules of the guide that can be read off the characters around a number."""
     is_chinese = pl.col("numeral").str.contains(f"^{CHINESE}$") & pl.col("num").is_not_null()
     only_multiplier = pl.col("numeral").str.contains(f"^[{_MULT_CHARS}]+$")
-    approx_before = pl.col("left").str.contains(r"(?:近|逾|超|超过|将近|接近)$")
+    # 突破百亿元, 超百万吨, 近千家: a bare magnitude word is an amount after a bound: a bound word of
+    # qualifiers.csv of two characters or more, or 近/逾/超 (one-character 约 is 签约 in 签约亿元以上项目)
+    bounds = [w for w in ref.words("approx", "before") if len(w) >= 2] + ["近", "逾", "超"]
+    approx_before = pl.col("left").str.contains(f"(?:{_alternation(bounds)})$")
     written = pl.col("written").fill_null("")
     ordinal = (
-        pl.col("left").str.contains(r"(?:第|星期|礼拜|No\.?)$")
+        pl.col("left").str.contains(r"(?:第|星期|礼拜|No\.?)\s*$")
         # 区委十三轮巡察, 巡视五组, 二期工程, 十二届人大三次会议: numerals that number rather than count
         | (is_chinese & pl.col("left").str.contains(r"[委视察查]$") & written.is_in(["轮", "届", "组", "次"]))
         | (
@@ -147,6 +161,14 @@ def _drop_non_facts(c: pl.DataFrame, masks: pl.DataFrame) -> pl.DataFrame:
     time_frame = (written == "年") & (
         pl.col("left").str.contains(r"(?:过去|今后|未来|这|那|前|后|的|近)$")
         | pl.col("right").str.contains(r"^(?:来|以来|中|间|里|是|制|一贯)")
+        # 五年提升行动, 九年义务教育, 五年累计…: a Chinese-numeral span of years that runs straight
+        # into the next word qualifies it; a measured duration ends its phrase (延长五年，, 五年以上)
+        | (
+            is_chinese
+            & pl.col("right").str.contains(r"^[\u4e00-\u9fff]")
+            & ~pl.col("right").str.contains(f"^{CHINESE}")
+            & ~pl.col("right").str.contains(r"^(?:以上|以下|左右|之久|有余|了)")
+        )
     )
     glued_to_code = pl.col("left").str.contains(r"[A-Za-z._·•/\\#＃]$") | (
         pl.col("written").is_null() & pl.col("right").str.contains(r"^[A-Za-z+＋]")
@@ -166,6 +188,7 @@ def _drop_non_facts(c: pl.DataFrame, masks: pl.DataFrame) -> pl.DataFrame:
         & ~(is_chinese & (pl.col("numeral") == "一") & (written != "倍")).fill_null(False)
         & ~(is_chinese & only_multiplier & pl.col("inner").is_null() & ~approx_before).fill_null(False)
     )
+    c = _drop_parallel_phrases(c, is_chinese)
     masked = (
         c.select("sentence_id", "start", "end")
         .join(masks, on="sentence_id")
@@ -174,6 +197,24 @@ def _drop_non_facts(c: pl.DataFrame, masks: pl.DataFrame) -> pl.DataFrame:
         .unique()
     )
     return c.join(masked, on=["sentence_id", "start"], how="anti")
+
+
+def _drop_parallel_phrases(c: pl.DataFrame, is_chinese: pl.Expr) -> pl.DataFrame:
+    """两个市场、两种资源; 两个中心、两个基地: the same Chinese numeral repeated over a parallel pair
+    of short nouns is a fixed phrase, not two counts (the guide's "numeral in a fixed phrase")."""
+    c = c.sort(["sentence_id", "start"]).with_columns(is_chinese.fill_null(False).alias("_cn_num"))
+    pair = (
+        pl.col("_cn_num")
+        & pl.col("_cn_num").shift(-1).over("sentence_id")
+        & (pl.col("numeral") == pl.col("numeral").shift(-1).over("sentence_id"))
+        & pl.col("gap").shift(-1).over("sentence_id").str.contains(r"^[\u4e00-\u9fff]{1,4}[、和与及]$")
+        & pl.col("written").is_not_null()
+        & pl.col("written").shift(-1).over("sentence_id").is_not_null()
+    ).fill_null(False)
+    c = c.with_columns(pair.alias("_pair"))
+    return c.filter(
+        ~(pl.col("_pair") | pl.col("_pair").shift(1).over("sentence_id").fill_null(False))
+    ).drop("_cn_num", "_pair")
 
 
 def _inherit_units(c: pl.DataFrame) -> pl.DataFrame:
@@ -312,12 +353,12 @@ def fct_metric(sentences: pl.DataFrame, documents: pl.DataFrame, ref: Reference)
     if sentences.height == 0:
         return pl.DataFrame(schema=_schema())
     c = _candidates(sentences, ref)
-    c = _drop_non_facts(c, _masks(sentences, ref))
+    c = _drop_non_facts(c, _masks(sentences, ref), ref)
     c = _inherit_units(c)
     c = _values(c, ref)
     c = _qualifiers(c, ref)
     c = c.with_columns(
-        pl.col("s_text").str.slice(0, pl.col("start")).alias("before_text"),
+        pl.col("s_text").str.slice(0, pl.col("start")).str.strip_chars_end(" \u3000").alias("before_text"),
         pl.col("s_text").str.slice(pl.col("end")).alias("after_text"),
     )
     c = metric_phrases(c, ref)
