@@ -3,7 +3,7 @@
 taizhang run [INPUT_DIR] [--warehouse PATH]
 taizhang sql "SELECT …" [--warehouse PATH]
 taizhang extract PATH... [--format jsonl|csv] [--output FILE]
-taizhang eval GOLD_DIR [PATH...]
+taizhang eval GOLD_DIR [PATH...] [--json]
 """
 
 from __future__ import annotations
@@ -354,21 +354,39 @@ def _cmd_extract(args: argparse.Namespace) -> int:
     return 0
 
 
+def eval_text_paths(gold_dir: Path) -> list[Path]:
+    """Where ``taizhang eval`` looks for texts by default: the seeds, and ``texts/`` beside the gold.
+
+    For ``tests/gold/dev`` that is ``seeds/raw`` (000-004) and ``tests/gold/texts`` (101-108).
+    """
+    from flows.settings import RAW_DIR
+
+    texts = gold_dir.resolve().parent / "texts"
+    return [RAW_DIR, *([texts] if texts.is_dir() else [])]
+
+
 def _cmd_eval(args: argparse.Namespace) -> int:
-    from flows.evaluate import load_jsonl, report, score
+    from flows.evaluate import load_gold, report, score
+    from flows.ingest import list_files
 
     gold_dir = Path(args.gold_dir)
-    gold = [g for f in sorted(gold_dir.glob("*.jsonl")) for g in load_jsonl(f)]
+    gold = load_gold(gold_dir)
     if not gold:
         print(f"no gold *.jsonl files in {gold_dir}", file=sys.stderr)
         return 1
-    paths = [Path(p) for p in args.paths]
-    if not paths:
-        from flows.settings import RAW_DIR
-
-        paths = [RAW_DIR]
-    pred = extract_rows(paths)
-    print(report(score(gold, pred), max_errors=args.errors))
+    paths = [Path(p) for p in args.paths] or eval_text_paths(gold_dir)
+    found = {f.name for p in paths for f in (list_files(p) if p.is_dir() else [p])}
+    missing = sorted({str(g["doc"]) for g in gold} - found)
+    if missing:
+        print(
+            f"no text for {len(missing)} gold document(s), scored as all missed: {', '.join(missing)}",
+            file=sys.stderr,
+        )
+    s = score(gold, extract_rows(paths))
+    if args.json:
+        print(json.dumps(s.to_json(), ensure_ascii=False))
+    else:
+        print(report(s, max_errors=args.errors))
     return 0
 
 
@@ -448,8 +466,15 @@ def main(argv: list[str] | None = None) -> int:
 
     p = sub.add_parser("eval", help="score the extractor against gold files")
     p.add_argument("gold_dir")
-    p.add_argument("paths", nargs="*", help="files or folders to extract from (default: seeds/raw)")
+    p.add_argument(
+        "paths",
+        nargs="*",
+        help="files or folders to extract from (default: seeds/raw and the texts/ folder beside GOLD_DIR)",
+    )
     p.add_argument("--errors", type=int, default=10, help="errors to list per kind")
+    p.add_argument(
+        "--json", action="store_true", help="print each document's, the macro and the pooled figures as JSON"
+    )
     p.set_defaults(func=_cmd_eval)
 
     args = parser.parse_args(argv)
