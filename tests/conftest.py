@@ -14,7 +14,10 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 TESTS_DIR = Path(__file__).resolve().parent
 REPO_ROOT = TESTS_DIR.parent
 SEEDS_RAW = REPO_ROOT / "seeds" / "raw"
-GOLD_DEV = TESTS_DIR / "gold" / "dev"
+GOLD_DIR = TESTS_DIR / "gold"
+GOLD_DEV = GOLD_DIR / "dev"  # 13 gold files: the seeds 000-004 and the work-report excerpts 101-108
+GOLD_TEXTS = GOLD_DIR / "texts"  # the texts of 101-108 (those of 000-004 are SEEDS_RAW)
+GOLD_SCORER = GOLD_DIR / "score.py"  # the reference scorer
 
 
 @pytest.fixture(scope="session")
