@@ -28,4 +28,5 @@ def load_reference(seeds_dir: Path = SEEDS_DIR) -> Reference:
         non_facts=pl.read_csv(seeds_dir / "non_facts.csv"),
         genre_terms=terms,
         noun_suffixes=pl.read_csv(seeds_dir / "noun_suffixes.txt", has_header=False, new_columns=["suffix"]),
+        implied_units=pl.read_csv(seeds_dir / "implied_units.csv"),
     )

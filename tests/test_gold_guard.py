@@ -91,9 +91,28 @@ def test_no_seed_list_or_transform_names_a_gold_figure() -> None:
     assert not found, f"gold figures of 101-108 named in rules: {found}"
 
 
+# Names of the national statistical bulletin's headline indicators, in jieba's user dictionary
+# (seeds/genre_terms.txt) since 2026-11-23, before the gold of 101-108 existed: vocabulary that
+# keeps jieba from splitting 社会消费品零售总额, not a rule fitted to those files. The list is
+# closed: a gold phrase added to any rule file after that date fails the test.
+PRE_GOLD_VOCABULARY = frozenset(
+    {
+        ("seeds/genre_terms.txt", "一般公共预算收入"),
+        ("seeds/genre_terms.txt", "人均可支配收入"),
+        ("seeds/genre_terms.txt", "固定资产投资"),
+        ("seeds/genre_terms.txt", "地区生产总值"),
+        ("seeds/genre_terms.txt", "城镇新增就业"),
+        ("seeds/genre_terms.txt", "居民人均可支配收入"),
+        ("seeds/genre_terms.txt", "常住人口城镇化率"),
+        ("seeds/genre_terms.txt", "社会消费品零售总额"),
+        ("seeds/genre_terms.txt", "科技型中小企业"),
+    }
+)
+
+
 def test_no_seed_list_or_transform_names_a_gold_metric_phrase() -> None:
     phrases = {str(g["metric"]) for g in held_out_gold() if len(str(g.get("metric") or "")) >= 6}
-    found = named_in_rules(phrases)
+    found = [hit for hit in named_in_rules(phrases) if hit not in PRE_GOLD_VOCABULARY]
     assert not found, f"gold metric phrases of 101-108 named in rules: {found}"
 
 

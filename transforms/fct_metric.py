@@ -25,14 +25,14 @@ import re
 
 import polars as pl
 
-from transforms.metric_phrase import metric_phrases
+from transforms.metric_phrase import implied_units, metric_phrases
 from transforms.numbers import arabic_value, chinese_value
 from transforms.reference import Reference
 from transforms.spans import find_spans
 from transforms.temporal import sentence_time
 
 ARABIC = r"[0-9０-９]+(?:[,，][0-9０-９]{3})*(?:[.．][0-9０-９]+)?"
-# Text converted from PDF puts a space between every digit (1 6 5 5 亿美元, 2 2 ．4 万件): single
+# Text converted from PDF puts a space between every digit (3 4 7 2 亿美元, 1 2 ．5 ％): single
 # digits joined by one space each, with an optional spaced decimal part.
 _SP = r"[ \u3000]"
 SPACED_ARABIC = rf"[0-9０-９](?:{_SP}[0-9０-９])+(?:{_SP}?[.．]{_SP}?[0-9０-９]+)?"
@@ -79,8 +79,8 @@ def mention_pattern(ref: Reference) -> str:
     mult_units = [u for u in written if u[0] in _MULT_CHARS]
     mults = _alternation(ref.multipliers["written"].to_list())
     inner = _alternation(ref.words("approx", "inside"))
-    # 500多万台, 7500多亿元: 多/余 may stand before the multiplier as well as after it (10万余件).
-    # One optional space before a multiplier or unit, for text converted from PDF (6 5 ％).
+    # 400多万只, 8200多亿元: 多/余 may stand before the multiplier as well as after it (10万余件).
+    # One optional space before a multiplier or unit, for text converted from PDF (8 6 个月).
     return (
         rf"百分之(?P<pct>{ARABIC}|{CHINESE}(?:点[零〇一二三四五六七八九]+)?)"
         r"|翻(?P<fan>[一两二三四五])番"  # 翻一番 = 2 倍, 翻两番 = 4 倍
@@ -122,7 +122,7 @@ def _candidates(sentences: pl.DataFrame, ref: Reference) -> pl.DataFrame:
             .otherwise(pl.coalesce("unit_m", "unit_p"))
             .alias("written"),
             # Context, clipped to the sentence: what stands just before and after the match (spaces
-            # before a number dropped: 下降 9.66% in text converted from PDF).
+            # before a number dropped: 下降 3.2% in text converted from PDF).
             pl.col("s_text")
             .str.slice(
                 pl.max_horizontal(pl.col("start") - 12, pl.lit(0)), pl.col("start").clip(upper_bound=12)
@@ -212,9 +212,9 @@ def _drop_parallel_phrases(c: pl.DataFrame, is_chinese: pl.Expr) -> pl.DataFrame
         & pl.col("written").shift(-1).over("sentence_id").is_not_null()
     ).fill_null(False)
     c = c.with_columns(pair.alias("_pair"))
-    return c.filter(
-        ~(pl.col("_pair") | pl.col("_pair").shift(1).over("sentence_id").fill_null(False))
-    ).drop("_cn_num", "_pair")
+    return c.filter(~(pl.col("_pair") | pl.col("_pair").shift(1).over("sentence_id").fill_null(False))).drop(
+        "_cn_num", "_pair"
+    )
 
 
 def _inherit_units(c: pl.DataFrame) -> pl.DataFrame:
@@ -354,6 +354,7 @@ def fct_metric(sentences: pl.DataFrame, documents: pl.DataFrame, ref: Reference)
         return pl.DataFrame(schema=_schema())
     c = _candidates(sentences, ref)
     c = _drop_non_facts(c, _masks(sentences, ref), ref)
+    c = implied_units(c, ref)
     c = _inherit_units(c)
     c = _values(c, ref)
     c = _qualifiers(c, ref)

@@ -311,7 +311,7 @@ def metric_phrases(c: pl.DataFrame, ref: Reference) -> pl.DataFrame:
         inherits = (change is not None or kind == "percent") and prev_metric is not None
         # units.csv says on which side a unit's noun stands: 800名干部 (after), 干部800人次 (before).
         # The other side is read only when needed: phrase-finding is this loop's main cost.
-        breakdown = bool(prev_metric) and written == prev_unit  # 其中经开区173名 may follow
+        breakdown = bool(prev_metric) and written == prev_unit  # 其中经开区172名 may follow
         if noun_side == "before":
             left = _left_phrase(before, terms, suffixes, verbal=False)
             metric = left or _right_phrase(after, terms, suffixes, verbal=False)
@@ -330,7 +330,7 @@ def metric_phrases(c: pl.DataFrame, ref: Reference) -> pl.DataFrame:
                 metric = right or left
                 from_left = metric is not None and metric == left
         if from_left and breakdown and _PLACE.search(metric):
-            metric = prev_metric  # 党建服务专员911名，其中经开区173名: a breakdown by place
+            metric = prev_metric  # 党建服务专员911名，其中经开区172名: a breakdown by place
         if metric is None and (inherits or close_prev):
             metric = prev_metric if (inherits or prev_unit == written or same_unit is None) else same_unit
         if metric is None:
@@ -380,3 +380,45 @@ def _respectively(
                     out[i : j + 1] = before[-k:]
         i = j + 1
     return out
+
+
+def implied_units(c: pl.DataFrame, ref: Reference) -> pl.DataFrame:
+    """A bare amount with a multiplier takes its unit from the head of the noun after it:
+    ``3200万农牧民受益`` → 人, ``新增85万户用户`` → 户 (``seeds/implied_units.csv``).
+
+    Why jieba: the head is the last word of the noun phrase (新型职业农民 → 民, 家庭用户 → 户), and a
+    character test alone would read 500万生产… as people. Only the few rows with a multiplier and
+    no unit are tagged, on the short window up to the next punctuation."""
+    need = pl.col("written").is_null() & pl.col("mult").is_not_null()
+    rows = c.filter(need).select("sentence_id", "start", "s_text", "end").unique(["sentence_id", "start"])
+    if rows.height == 0:
+        return c
+    heads = sorted(
+        zip(ref.implied_units["head"], ref.implied_units["unit"], strict=True), key=lambda t: -len(t[0])
+    )
+    terms = genre_terms(ref)
+    suffixes = frozenset(ref.noun_suffixes["suffix"].to_list())
+    found: list[tuple[str, int, str]] = []
+    for sentence_id, start, text, end in rows.iter_rows():
+        window = _STOP.split(text[end : end + _RIGHT_WINDOW // 2], maxsplit=1)[0]
+        run: list[str] = []
+        for word, tag in _tokens(window, terms, suffixes) if window else ():
+            if tag not in _CORE and tag not in {"NS", "a", "an", "b", "vn"}:
+                break
+            run.append(word)
+        if run:
+            unit = next((u for h, u in heads if run[-1].endswith(h)), None)
+            if unit:
+                found.append((sentence_id, start, unit))
+    if not found:
+        return c
+    implied = pl.DataFrame(
+        found,
+        schema={"sentence_id": pl.String, "start": c.schema["start"], "_implied": pl.String},
+        orient="row",
+    )
+    return (
+        c.join(implied, on=["sentence_id", "start"], how="left")
+        .with_columns(pl.coalesce("written", "_implied").alias("written"))
+        .drop("_implied")
+    )

@@ -19,6 +19,8 @@ class Reference:
     - ``genre_terms``: ``word, freq, tag`` (seeds/genre_terms.txt): jieba user dictionary
     - ``noun_suffixes``: one character a row (seeds/noun_suffixes.txt): 会, 所, 点 … that turn
       the word before them into a noun (对接 + 会 → 对接会)
+    - ``implied_units``: ``head, unit, why`` (seeds/implied_units.csv): the unit a bare amount takes
+      from the head of the noun after it (3200万农牧民 → 人, 85万家庭用户 → 户)
     """
 
     units: pl.DataFrame
@@ -27,6 +29,7 @@ class Reference:
     non_facts: pl.DataFrame
     genre_terms: pl.DataFrame
     noun_suffixes: pl.DataFrame
+    implied_units: pl.DataFrame
 
     def words(self, field: str, position: str) -> list[str]:
         """Qualifier words of one field and position, longest first (so 不少于 wins over 少于)."""
