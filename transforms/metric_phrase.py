@@ -30,6 +30,8 @@ import polars as pl
 from transforms.reference import Reference
 
 _STOP = re.compile(r"[，,。；;：:！？!?（）()【】\[\]\s、]")
+# A clause for 分别: its subject is a list, so 、 does not end it (水果、蔬菜产量分别达…).
+_CLAUSE_STOP = re.compile(r"[，,。；;：:！？!?【】\[\]\s]")
 _RIGHT_WINDOW = 22
 _LEFT_WINDOW = 30
 _NUMERAL_UNIT = re.compile(
@@ -367,7 +369,7 @@ def _respectively(
         ):
             j += 1
         k = j - i + 1
-        clause = _STOP.split(rows[i][3][-_LEFT_WINDOW - 10 :])[-1]
+        clause = _CLAUSE_STOP.split(rows[i][3][-_LEFT_WINDOW - 10 :])[-1]
         if k >= 2 and "分别" in clause:
             subject = clause.split("分别")[0]
             parts = [p for p in re.split(r"[、和及与]", subject) if p]
