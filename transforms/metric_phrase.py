@@ -43,10 +43,19 @@ _PREDICATIVE = re.compile(r"^(?:以上|以下|左右|以内|及以上|及以下|
 # 标准提高到每人每年640元, 数量比2020年翻一番, 折合人民币1,260万元.
 _CLAUSE_TAIL = re.compile(
     r"(?:(?:每人|人均|每户|户均|每年|每月|每天|月人均|年人均|月均|年均)+"
-    r"|(?:比|较|与)?(?:[0-9０-９]{4}年(?:底|末)?|上年|去年|同期)(?:相比)?|人民币)+$"
+    r"|(?:比|较|与|从|由|到|至)?(?:[0-9０-９]{4}年(?:底|末)?|上年|去年|同期)(?:相比|的)?|人民币)+$"
 )
-# 较去年同期提高12个百分点: the comparison base is not what changed.
-_COMPARISON = re.compile(r"(?:较|比|与|同比)(?:[0-9０-９]{4}年|上年|去年|上年同期|去年同期|同期)(?:相比)?")
+# 较去年同期提高12个百分点, 较“十三五”末改善, 较成立时增加: the comparison base is not what changed.
+_COMPARISON = re.compile(
+    r"(?:较|比|与|同比)(?:[0-9０-９]{4}年|上年|去年|上年同期|去年同期|同期|“[^”]{1,8}”(?:末|初|期间)?)(?:相比)?"
+    r"|较[\u4e00-\u9fff]{1,4}?时"
+)
+# A parenthetical aside inside a noun phrase: 开放县（区、市）, 纪委书记(纪检委员).
+_ASIDE = re.compile(r"（[^（）]{0,12}）|\([^()]{0,12}\)")
+# Words that qualify the number, not the thing measured: never the head of a metric phrase.
+_ADVERBIAL = frozenset(
+    {"年均", "人均", "月人均", "年人均", "月均", "户均", "累计", "同比", "共计", "合计", "分别", "均", "全年"}
+)
 _PLACE = re.compile(r"(?:区|县|市|镇|乡|街道|村|城|省|州|盟|旗)$")
 # Tags of a real noun: the head of a metric phrase.
 _CORE = {
@@ -228,7 +237,7 @@ def _left_phrase(
     cross: bool = False,
     vn_head: bool = True,
 ) -> str | None:
-    parts = _STOP.split(before[-_LEFT_WINDOW:])
+    parts = _STOP.split(_ASIDE.sub("", before[-_LEFT_WINDOW - 12 :])[-_LEFT_WINDOW:])
     clause = parts[-1]
     if cross:
         if clause.strip() or len(parts) < 2:
@@ -249,7 +258,7 @@ def _left_phrase(
         return text if len(text) >= 2 and text not in _GENERIC_VERBS else None
     k = len(toks) - 1
     heads = _CORE | {"vn"} if vn_head else _CORE
-    while k >= 0 and (toks[k][1] not in heads or toks[k][0] in _GENERIC_VERBS):
+    while k >= 0 and (toks[k][1] not in heads or toks[k][0] in _GENERIC_VERBS or toks[k][0] in _ADVERBIAL):
         word, tag = toks[k]
         if tag in {"mq", "x"} or (
             tag in {"m", "q"} and re.search(r"[0-9０-９零〇一二两三四五六七八九十百千万亿]", word)
@@ -263,16 +272,83 @@ def _left_phrase(
     end = k + 1
     while end < len(toks) and toks[end][1] == "vn" and toks[end][0] not in _GENERIC_VERBS:
         end += 1  # 意向投资: a verbal noun right after the head (but not 突破 in 总里程突破8000公里)
+    if (
+        end == k + 1 < len(toks)
+        and toks[end][1] == "v"
+        and len(toks[end][0]) == 2
+        and toks[end][0] not in _NOT_HEAD_VERBS
+        and toks[end][0] not in _ADVERBIAL
+    ):
+        end += 1  # 劳务收入75.4亿元: the word right before the number is the head, whatever jieba's tag
     start = k
     while start - 1 >= 0 and toks[start - 1][1] in _INSIDE and toks[start - 1][1] != "m":
         start -= 1
     # 回迁安置房: a one-character head takes the verbs that make it a compound noun
-    while len("".join(w for w, _ in toks[start:end])) < 3 and start - 1 >= 0 and toks[start - 1][1] == "v":
+    while (
+        len("".join(w for w, _ in toks[start : k + 1])) < 3 and start - 1 >= 0 and toks[start - 1][1] == "v"
+    ):
         start -= 1
+    start = _bridged_start(toks, start, end)
     phrase = "".join(w for w, _ in toks[start:end])
     if len(phrase) < 2 or phrase in _WEAK:
         return None
     return phrase
+
+
+# Words that may join two nouns inside one noun phrase: 港口[通过]能力, 工程[承包]营业额,
+# 群众[急难愁盼]问题, 科技[的]支出.
+_BRIDGE = frozenset({"v", "p", "c", "i", "l", "u"})
+# Verbs that govern the number rather than name what it measures: the head is before them.
+_NOT_HEAD_VERBS = _GENERIC_VERBS | frozenset(
+    {
+        "增长",
+        "增加",
+        "提高",
+        "上升",
+        "下降",
+        "减少",
+        "降低",
+        "回落",
+        "压减",
+        "提升",
+        "改善",
+        "新增",
+        "占",
+        "增至",
+        "降至",
+        "稳定",
+        "保持",
+        "超",
+        "逾",
+        "约",
+        "近",
+        "接近",
+        "分别",
+    }
+)
+_BRIDGE_MAX = 2
+_VAGUE_LEN = 3
+
+
+def _bridged_start(toks: tuple[tuple[str, str], ...], start: int, end: int) -> int:
+    """Where a short, vague noun phrase (能力, 营业额, 落实率) begins once it reaches over up to two
+    words (verbs, prepositions, 和) that stand between nouns: the measured thing is often a noun
+    phrase with a verb inside (港口通过能力, 对外工程承包营业额), and a phrase cut at that verb names
+    only its last noun. A bridge that no noun precedes is the clause's own verb and stays out; so
+    does one with a generic verb (实现, 完成), and a phrase of four characters or more is taken to
+    be specific already (the verb before 地方性法规 in 审议地方性法规 is the predicate)."""
+    while start > 0 and len("".join(w for w, _ in toks[start:end])) <= _VAGUE_LEN:
+        j = start - 1
+        while (
+            j >= 0 and start - j <= _BRIDGE_MAX and toks[j][1] in _BRIDGE and toks[j][0] not in _GENERIC_VERBS
+        ):
+            j -= 1
+        if j == start - 1 or j < 0 or toks[j][1] not in _CORE:
+            return start
+        start = j
+        while start - 1 >= 0 and toks[start - 1][1] in _INSIDE and toks[start - 1][1] != "m":
+            start -= 1
+    return start
 
 
 def genre_terms(ref: Reference) -> Terms:
