@@ -101,6 +101,8 @@ _SKIP = {
     "zg",
     "vn",
 }
+# Tags of a clause that has a verb but no noun of its own (共, 已, 下发, 参训).
+_VERBAL = frozenset({"v", "vd", "vi", "d", "p", "u", "ul", "uz", "ad"})
 _QUOTED = re.compile(r"“[^”]*”|‘[^’]*’|\"[^\"]*\"")
 # Tags that are never the noun after a classifier.
 _NOT_A_NOUN = frozenset({"v", "vd", "vn", "d", "p", "c", "u", "uj", "ul", "r", "m", "q", "x", "y", "f"})
@@ -200,6 +202,8 @@ def _right_phrase(after: str, terms: Terms, suffixes: frozenset[str], verbal: bo
         if tag in _CORE or (tag in _INSIDE and not has_core) or (tag == "v" and not has_core):
             phrase.append((word, tag))
         elif word == "的":
+            if phrase and all(t in _CORE and t not in {"l", "i"} for _, t in phrase):
+                break  # 107个重点产业集群的部署: a noun before 的 owns what follows; it is the phrase
             phrase = []  # a relative clause: what follows 的 is the noun phrase
         elif tag in {"vn"} and has_core:
             phrase.append((word, tag))
@@ -240,9 +244,11 @@ def _left_phrase(
     parts = _STOP.split(_ASIDE.sub("", before[-_LEFT_WINDOW - 12 :])[-_LEFT_WINDOW:])
     clause = parts[-1]
     if cross:
-        if clause.strip() or len(parts) < 2:
+        # 成立街镇招商专班，共30人; 完善工作手册，下发700余册: a clause with no noun of its own
+        # counts the noun that closes the clause before it
+        if len(parts) < 2 or any(t not in _VERBAL for _, t in _tokens(clause, terms, suffixes)):
             return None
-        clause = parts[-2]  # 成立街镇招商专班，共30人: the noun closes the previous clause
+        clause = parts[-2]
     clause = _COMPARISON.sub("", _CLAUSE_TAIL.sub("", clause))
     toks = _tokens(clause, terms, suffixes)
     if verbal:  # 完成混改出让出清110家: the run of verbs and nouns before the number
@@ -292,7 +298,36 @@ def _left_phrase(
     phrase = "".join(w for w, _ in toks[start:end])
     if len(phrase) < 2 or phrase in _WEAK:
         return None
+    if not cross and all(t in _INSIDE or t in _BRIDGE for _, t in toks[:start]):
+        return _coordinated(before, "".join(w for w, _ in toks[:end]), terms, suffixes) or phrase
     return phrase
+
+
+# What makes a list before the number one subject: 重点节能工程、循环经济等项目; A、B、C占16%;
+# A、B零售额合计增长. Without these the last item alone is the subject (建成A、B 1200个 is about B).
+_LIST_SUBJECT = re.compile(r"等[\u4e00-\u9fff]{0,6}$|(?:占|合计|共计|总计)")
+
+
+def _coordinated(before: str, tail: str, terms: Terms, suffixes: frozenset[str]) -> str | None:
+    """A noun phrase that is the last item of a list joined by 、 takes the whole list, when the
+    clause says the items are counted together (``_LIST_SUBJECT``): the items before it are
+    taken whole while they are noun phrases, and the first one from its noun on (支持重点节能
+    工程 → 重点节能工程)."""
+    clause = _CLAUSE_STOP.split(_ASIDE.sub("", before[-_LEFT_WINDOW - 12 :]))[-1]
+    items = clause.split("、")
+    if len(items) < 2 or not _LIST_SUBJECT.search(items[-1]):
+        return None
+    taken: list[str] = [tail]
+    for item in reversed(items[:-1]):
+        toks = _tokens(item, terms, suffixes)
+        if toks and all(t in _INSIDE or t in _BRIDGE for _, t in toks) and toks[0][1] not in {"v", "p", "d"}:
+            taken.insert(0, item)
+            continue
+        head = _left_phrase(item, terms, suffixes, verbal=False)
+        if head:
+            taken.insert(0, head)
+        break
+    return "、".join(taken) if len(taken) > 1 else None
 
 
 # Words that may join two nouns inside one noun phrase: 港口[通过]能力, 工程[承包]营业额,
