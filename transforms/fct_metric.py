@@ -363,6 +363,7 @@ def fct_metric(sentences: pl.DataFrame, documents: pl.DataFrame, ref: Reference)
         pl.col("s_text").str.slice(pl.col("end")).alias("after_text"),
     )
     c = metric_phrases(c, ref)
+    c = c.with_columns(pl.coalesce("implied_metric", "metric").alias("metric"))
     # The head of a range or list measures what its tail measures (2至3名专职网格员).
     c = c.sort(["sentence_id", "start"]).with_columns(
         pl.when(pl.col("bare_joined"))

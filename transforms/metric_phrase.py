@@ -496,7 +496,8 @@ def _respectively(
 
 
 def implied_units(c: pl.DataFrame, ref: Reference) -> pl.DataFrame:
-    """A bare amount with a multiplier takes its unit from the head of the noun after it:
+    """A bare amount with a multiplier takes its unit from the head of the noun after it, and that
+    noun is what it measures (``implied_metric``):
     ``3200万农牧民受益`` → 人, ``新增85万户用户`` → 户 (``seeds/implied_units.csv``).
 
     Why jieba: the head is the last word of the noun phrase (新型职业农民 → 民, 家庭用户 → 户), and a
@@ -505,7 +506,7 @@ def implied_units(c: pl.DataFrame, ref: Reference) -> pl.DataFrame:
     need = pl.col("written").is_null() & pl.col("mult").is_not_null()
     rows = c.filter(need).select("sentence_id", "start", "s_text", "end").unique(["sentence_id", "start"])
     if rows.height == 0:
-        return c
+        return c.with_columns(pl.lit(None, dtype=pl.String).alias("implied_metric"))
     heads = sorted(
         zip(ref.implied_units["head"], ref.implied_units["unit"], strict=True), key=lambda t: -len(t[0])
     )
@@ -522,12 +523,17 @@ def implied_units(c: pl.DataFrame, ref: Reference) -> pl.DataFrame:
         if run:
             unit = next((u for h, u in heads if run[-1].endswith(h)), None)
             if unit:
-                found.append((sentence_id, start, unit))
+                found.append((sentence_id, start, unit, "".join(run)))
     if not found:
-        return c
+        return c.with_columns(pl.lit(None, dtype=pl.String).alias("implied_metric"))
     implied = pl.DataFrame(
         found,
-        schema={"sentence_id": pl.String, "start": c.schema["start"], "_implied": pl.String},
+        schema={
+            "sentence_id": pl.String,
+            "start": c.schema["start"],
+            "_implied": pl.String,
+            "implied_metric": pl.String,
+        },
         orient="row",
     )
     return (
