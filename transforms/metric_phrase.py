@@ -101,6 +101,10 @@ _SKIP = {
     "zg",
     "vn",
 }
+# Scope and manner adverbs that jieba may tag as nouns (全部/n, 全力/n): they begin the predicate.
+_SCOPE_WORDS = frozenset(
+    {"全部", "全力", "全面", "均", "都", "已", "已经", "正在", "先后", "分别", "共", "累计", "基本"}
+)
 # Tags of a clause that has a verb but no noun of its own (共, 已, 下发, 参训).
 _VERBAL = frozenset({"v", "vd", "vi", "d", "p", "u", "ul", "uz", "ad"})
 _QUOTED = re.compile(r"“[^”]*”|‘[^’]*’|\"[^\"]*\"")
@@ -197,8 +201,19 @@ def _right_phrase(after: str, terms: Terms, suffixes: frozenset[str], verbal: bo
         return None
     phrase: list[tuple[str, str]] = []
     toks = _tokens(window, terms, suffixes)
-    for word, tag in toks:
+    for i, (word, tag) in enumerate(toks):
         has_core = any(t in _CORE for _, t in phrase)
+        if word in _SCOPE_WORDS:
+            break  # 民生实事全部如期完成: a scope adverb (jieba: 全部/n) starts the predicate
+        if (
+            has_core
+            and tag in {"s", "an"}
+            and i + 1 < len(toks)
+            and toks[i + 1][1] in _CORE
+            and toks[i + 1][0] not in _SCOPE_WORDS
+        ):
+            phrase.append((word, tag))  # 城市地下管网: a modifier between nouns stays inside the noun
+            continue
         if tag in _CORE or (tag in _INSIDE and not has_core) or (tag == "v" and not has_core):
             phrase.append((word, tag))
         elif word == "的":
