@@ -177,6 +177,9 @@ def _tag_window(text: str, terms: Terms, suffixes: frozenset[str]) -> list[tuple
     heads = tuple(x for x in suffixes if len(x) > 1)
     out: list[tuple[str, str]] = []
     for word, tag in raw:
+        if tag == "eng" and out and out[-1][0].isdigit():
+            out[-1] = (out[-1][0] + word, "nz")  # 5G, 4K: a code is one noun, not a count
+            continue
         if tag not in _CORE and len(word) > 1 and word.endswith(heads):
             tag = "NS"  # 试点单位 tagged v by jieba is still a noun: it ends in a noun head
         if word in suffixes and out and out[-1][1] in {*_INSIDE, "v"} and not out[-1][0][-1:].isdigit():
@@ -302,7 +305,7 @@ def _left_phrase(
     ):
         end += 1  # 劳务收入75.4亿元: the word right before the number is the head, whatever jieba's tag
     start = k
-    while start - 1 >= 0 and toks[start - 1][1] in _INSIDE and toks[start - 1][1] != "m":
+    while start - 1 >= 0 and _extends(toks[start - 1]):
         start -= 1
     # 回迁安置房: a one-character head takes the verbs that make it a compound noun
     while (
@@ -378,6 +381,18 @@ _NOT_HEAD_VERBS = _GENERIC_VERBS | frozenset(
 )
 _BRIDGE_MAX = 2
 _VAGUE_LEN = 3
+# A ratio names its numerator and denominator before it: 高新技术产业增加值占规上工业比重.
+_RATIO_HEADS = ("比重", "比例", "占比", "份额")
+
+
+# Grade and class words inside a noun: 区直属一级集团, 卓越级智能工厂, 零碳工厂, 产业类项目.
+_GRADE = re.compile(r"^(?:[零一二三四五六七八九十]级|零|类|级)$")
+
+
+def _extends(tok: tuple[str, str]) -> bool:
+    """Whether a token may stand before the head inside a noun phrase (not a count: 3个, 两项)."""
+    word, tag = tok
+    return (tag in _INSIDE and tag != "m") or (tag in {"m", "q"} and _GRADE.match(word) is not None)
 
 
 def _bridged_start(toks: tuple[tuple[str, str], ...], start: int, end: int) -> int:
@@ -387,7 +402,8 @@ def _bridged_start(toks: tuple[tuple[str, str], ...], start: int, end: int) -> i
     only its last noun. A bridge that no noun precedes is the clause's own verb and stays out; so
     does one with a generic verb (实现, 完成), and a phrase of four characters or more is taken to
     be specific already (the verb before 地方性法规 in 审议地方性法规 is the predicate)."""
-    while start > 0 and len("".join(w for w, _ in toks[start:end])) <= _VAGUE_LEN:
+    ratio = toks[end - 1][0].endswith(_RATIO_HEADS) if end > 0 else False
+    while start > 0 and (ratio or len("".join(w for w, _ in toks[start:end])) <= _VAGUE_LEN):
         j = start - 1
         while (
             j >= 0 and start - j <= _BRIDGE_MAX and toks[j][1] in _BRIDGE and toks[j][0] not in _GENERIC_VERBS
@@ -396,7 +412,7 @@ def _bridged_start(toks: tuple[tuple[str, str], ...], start: int, end: int) -> i
         if j == start - 1 or j < 0 or toks[j][1] not in _CORE:
             return start
         start = j
-        while start - 1 >= 0 and toks[start - 1][1] in _INSIDE and toks[start - 1][1] != "m":
+        while start - 1 >= 0 and _extends(toks[start - 1]):
             start -= 1
     return start
 
