@@ -101,6 +101,8 @@ _SKIP = {
     "zg",
     "vn",
 }
+# 占14%, 占比达12%: the number is a share of what stands before 占.
+_SHARE = re.compile(r"(?:占|占比)(?:到|达|为|达到)?(?:[0-9０-９]{4}年)?$")
 # Scope and manner adverbs that jieba may tag as nouns (全部/n, 全力/n): they begin the predicate.
 _SCOPE_WORDS = frozenset(
     {"全部", "全力", "全面", "均", "都", "已", "已经", "正在", "先后", "分别", "共", "累计", "基本"}
@@ -304,6 +306,15 @@ def _left_phrase(
         and toks[end][0] not in _ADVERBIAL
     ):
         end += 1  # 劳务收入75.4亿元: the word right before the number is the head, whatever jieba's tag
+    elif (
+        end == k + 1
+        and end + 2 == len(toks)
+        and toks[end][0] == "的"
+        and toks[end + 1][1] in {"v", "vn"}
+        and len(toks[end + 1][0]) == 2
+        and toks[end + 1][0] not in _NOT_HEAD_VERBS
+    ):
+        end += 2  # 用于科技的支出1512亿元: the word after 的 heads the phrase
     start = k
     while start - 1 >= 0 and _extends(toks[start - 1]):
         start -= 1
@@ -409,7 +420,9 @@ def _bridged_start(toks: tuple[tuple[str, str], ...], start: int, end: int) -> i
             j >= 0 and start - j <= _BRIDGE_MAX and toks[j][1] in _BRIDGE and toks[j][0] not in _GENERIC_VERBS
         ):
             j -= 1
-        if j == start - 1 or j < 0 or toks[j][1] not in _CORE:
+        if j == start - 1 and toks[start][1] in _BRIDGE and toks[j][1] in _CORE:
+            pass  # the phrase already begins with its verb (用于科技): the noun before it joins
+        elif j == start - 1 or j < 0 or toks[j][1] not in _CORE:
             return start
         start = j
         while start - 1 >= 0 and _extends(toks[start - 1]):
@@ -475,6 +488,15 @@ def metric_phrases(c: pl.DataFrame, ref: Reference) -> pl.DataFrame:
                 from_left = metric is not None and metric == left
         if from_left and breakdown and _PLACE.search(metric):
             metric = prev_metric  # 党建服务专员911名，其中经开区172名: a breakdown by place
+        share = _SHARE.search(before)
+        if share and kind == "percent" and not from_left:
+            # 灾后恢复重建占14%: a share names the part before 占, whether a noun or an activity
+            head = before[: share.start()]
+            metric = (
+                _left_phrase(head, terms, suffixes, verbal=False)
+                or _left_phrase(head, terms, suffixes, verbal=True)
+                or metric
+            )
         if metric is None and (inherits or close_prev):
             metric = prev_metric if (inherits or prev_unit == written or same_unit is None) else same_unit
         if metric is None:
@@ -516,7 +538,7 @@ def _respectively(
             subject = clause.split("分别")[0]
             parts = [p for p in re.split(r"[、和及与]", subject) if p]
             if len(parts) == k:
-                names = [_left_phrase(p, terms, suffixes, verbal=False) or p for p in parts]
+                names = [_list_item(p, terms, suffixes) for p in parts]
                 out[i : j + 1] = names
             elif not _left_phrase(subject, terms, suffixes, verbal=False):
                 before = [out[t] for t in range(i) if rows[t][0] == rows[i][0] and out[t] is not None]
@@ -524,6 +546,15 @@ def _respectively(
                     out[i : j + 1] = before[-k:]
         i = j + 1
     return out
+
+
+def _list_item(item: str, terms: Terms, suffixes: frozenset[str]) -> str:
+    """One item of a list subject (生产安全事故起数、死亡人数分别下降…): the whole item when it is a
+    noun phrase, else the noun phrase it ends with (实现A、B → A)."""
+    toks = _tokens(_COMPARISON.sub("", _CLAUSE_TAIL.sub("", item)), terms, suffixes)
+    if toks and _extends(toks[0]) and all(_extends(t) or t[1] in _BRIDGE for t in toks):
+        return "".join(w for w, _ in toks)
+    return _left_phrase(item, terms, suffixes, verbal=False) or item
 
 
 def implied_units(c: pl.DataFrame, ref: Reference) -> pl.DataFrame:
