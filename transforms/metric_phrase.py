@@ -324,6 +324,8 @@ def _left_phrase(
     ):
         start -= 1
     start = _bridged_start(toks, start, end)
+    while start < k and len(re.sub(r"[“”‘’\"]", "", "".join(w for w, _ in toks[start:end]))) > _LONGEST:
+        start += 1  # 全市申报产业园区基础设施地方政府专项债券项目: the head's nearest words name it
     phrase = "".join(w for w, _ in toks[start:end])
     if len(phrase) < 2 or phrase in _WEAK:
         return None
@@ -392,6 +394,8 @@ _NOT_HEAD_VERBS = _GENERIC_VERBS | frozenset(
 )
 _BRIDGE_MAX = 2
 _VAGUE_LEN = 3
+# A metric phrase longer than this is a clause, not a name: it is cut from its left.
+_LONGEST = 12
 # A ratio names its numerator and denominator before it: 高新技术产业增加值占规上工业比重.
 _RATIO_HEADS = ("比重", "比例", "占比", "份额")
 
