@@ -30,7 +30,7 @@ import polars as pl
 from transforms.reference import Reference
 
 _STOP = re.compile(r"[，,。；;：:！？!?（）()【】\[\]\s、]")
-# A clause for 分别: its subject is a list, so 、 does not end it (水果、蔬菜产量分别达…).
+# A clause for 分别: its subject is a list, so 、 does not end it (小麦、玉米产量分别达…).
 _CLAUSE_STOP = re.compile(r"[，,。；;：:！？!?【】\[\]\s]")
 _RIGHT_WINDOW = 22
 _LEFT_WINDOW = 30
@@ -50,7 +50,7 @@ _COMPARISON = re.compile(
     r"(?:较|比|与|同比)(?:[0-9０-９]{4}年|上年|去年|上年同期|去年同期|同期|“[^”]{1,8}”(?:末|初|期间)?)(?:相比)?"
     r"|较[\u4e00-\u9fff]{1,4}?时"
 )
-# A parenthetical aside inside a noun phrase: 开放县（区、市）, 纪委书记(纪检委员).
+# A parenthetical aside inside a noun phrase: 试点县（市、区）, 联络员(信息员).
 _ASIDE = re.compile(r"（[^（）]{0,12}）|\([^()]{0,12}\)")
 # Words that qualify the number, not the thing measured: never the head of a metric phrase.
 _ADVERBIAL = frozenset(
@@ -209,7 +209,7 @@ def _right_phrase(after: str, terms: Terms, suffixes: frozenset[str], verbal: bo
     for i, (word, tag) in enumerate(toks):
         has_core = any(t in _CORE for _, t in phrase)
         if word in _SCOPE_WORDS:
-            break  # 民生实事全部如期完成: a scope adverb (jieba: 全部/n) starts the predicate
+            break  # 重点工程全部按期完工: a scope adverb (jieba: 全部/n) starts the predicate
         if (
             has_core
             and tag in {"s", "an"}
@@ -217,13 +217,13 @@ def _right_phrase(after: str, terms: Terms, suffixes: frozenset[str], verbal: bo
             and toks[i + 1][1] in _CORE
             and toks[i + 1][0] not in _SCOPE_WORDS
         ):
-            phrase.append((word, tag))  # 城市地下管网: a modifier between nouns stays inside the noun
+            phrase.append((word, tag))  # 城市地下管廊: a modifier between nouns stays inside the noun
             continue
         if tag in _CORE or (tag in _INSIDE and not has_core) or (tag == "v" and not has_core):
             phrase.append((word, tag))
         elif word == "的":
             if phrase and all(t in _CORE and t not in {"l", "i"} for _, t in phrase):
-                break  # 107个重点产业集群的部署: a noun before 的 owns what follows; it is the phrase
+                break  # 35个特色产业集群的规划: a noun before 的 owns what follows; it is the phrase
             phrase = []  # a relative clause: what follows 的 is the noun phrase
         elif tag in {"vn"} and has_core:
             phrase.append((word, tag))
@@ -264,7 +264,7 @@ def _left_phrase(
     parts = _STOP.split(_ASIDE.sub("", before[-_LEFT_WINDOW - 12 :])[-_LEFT_WINDOW:])
     clause = parts[-1]
     if cross:
-        # 成立街镇招商专班，共30人; 完善工作手册，下发700余册: a clause with no noun of its own
+        # 成立街镇招商专班，共30人; 编印操作指南，发放500余册: a clause with no noun of its own
         # counts the noun that closes the clause before it
         if len(parts) < 2 or any(t not in _VERBAL for _, t in _tokens(clause, terms, suffixes)):
             return None
@@ -305,7 +305,7 @@ def _left_phrase(
         and toks[end][0] not in _NOT_HEAD_VERBS
         and toks[end][0] not in _ADVERBIAL
     ):
-        end += 1  # 劳务收入75.4亿元: the word right before the number is the head, whatever jieba's tag
+        end += 1  # 旅游收入63.2亿元: the word right before the number is the head, whatever jieba's tag
     elif (
         end == k + 1
         and end + 2 == len(toks)
@@ -314,7 +314,7 @@ def _left_phrase(
         and len(toks[end + 1][0]) == 2
         and toks[end + 1][0] not in _NOT_HEAD_VERBS
     ):
-        end += 2  # 用于科技的支出1512亿元: the word after 的 heads the phrase
+        end += 2  # 用于教育的支出2100亿元: the word after 的 heads the phrase
     start = k
     while start - 1 >= 0 and _extends(toks[start - 1]):
         start -= 1
@@ -325,7 +325,7 @@ def _left_phrase(
         start -= 1
     start = _bridged_start(toks, start, end)
     while start < k and len(re.sub(r"[“”‘’\"]", "", "".join(w for w, _ in toks[start:end]))) > _LONGEST:
-        start += 1  # 全市申报产业园区基础设施地方政府专项债券项目: the head's nearest words name it
+        start += 1  # 全省新开工农村供水保障配套基础设施项目: the head's nearest words name it
     phrase = "".join(w for w, _ in toks[start:end])
     if len(phrase) < 2 or phrase in _WEAK:
         return None
@@ -334,7 +334,7 @@ def _left_phrase(
     return phrase
 
 
-# What makes a list before the number one subject: 重点节能工程、循环经济等项目; A、B、C占16%;
+# What makes a list before the number one subject: 重点水利工程、污水处理等项目; A、B、C占16%;
 # A、B零售额合计增长. Without these the last item alone is the subject (建成A、B 1200个 is about B).
 _LIST_SUBJECT = re.compile(r"等[\u4e00-\u9fff]{0,6}$|(?:占|合计|共计|总计)")
 
@@ -361,9 +361,9 @@ def _coordinated(before: str, tail: str, terms: Terms, suffixes: frozenset[str])
     return "、".join(taken) if len(taken) > 1 else None
 
 
-# Words that may join two nouns inside one noun phrase: 港口[通过]能力, 工程[承包]营业额,
-# 群众[急难愁盼]问题, 科技[的]支出.
-_BRIDGE = frozenset({"v", "p", "c", "i", "l", "u"})
+# Words that may join two nouns inside one noun phrase: 机场[吞吐]能力, 工程[承包]合同额,
+# 群众[反映集中]问题, 教育[的]支出.
+_BRIDGE = frozenset({"v", "p", "c", "i", "l", "u", "d"})
 # Verbs that govern the number rather than name what it measures: the head is before them.
 _NOT_HEAD_VERBS = _GENERIC_VERBS | frozenset(
     {
@@ -392,15 +392,15 @@ _NOT_HEAD_VERBS = _GENERIC_VERBS | frozenset(
         "分别",
     }
 )
-_BRIDGE_MAX = 2
+_BRIDGE_MAX = 3
 _VAGUE_LEN = 3
 # A metric phrase longer than this is a clause, not a name: it is cut from its left.
 _LONGEST = 12
-# A ratio names its numerator and denominator before it: 高新技术产业增加值占规上工业比重.
+# A ratio names its numerator and denominator before it: 数字经济核心产业增加值占GDP比重.
 _RATIO_HEADS = ("比重", "比例", "占比", "份额")
 
 
-# Grade and class words inside a noun: 区直属一级集团, 卓越级智能工厂, 零碳工厂, 产业类项目.
+# Grade and class words inside a noun: 区属一级公路, 示范级数字车间, 零碳园区, 服务类项目.
 _GRADE = re.compile(r"^(?:[零一二三四五六七八九十]级|零|类|级)$")
 
 
@@ -411,12 +411,12 @@ def _extends(tok: tuple[str, str]) -> bool:
 
 
 def _bridged_start(toks: tuple[tuple[str, str], ...], start: int, end: int) -> int:
-    """Where a short, vague noun phrase (能力, 营业额, 落实率) begins once it reaches over up to two
-    words (verbs, prepositions, 和) that stand between nouns: the measured thing is often a noun
-    phrase with a verb inside (港口通过能力, 对外工程承包营业额), and a phrase cut at that verb names
+    """Where a short, vague noun phrase (能力, 合同额, 覆盖率) begins once it reaches over up to three
+    words (verbs, adverbs, prepositions, 和) that stand between nouns: the measured thing is often a noun
+    phrase with a verb inside (机场吞吐能力, 境外工程承包合同额), and a phrase cut at that verb names
     only its last noun. A bridge that no noun precedes is the clause's own verb and stays out; so
     does one with a generic verb (实现, 完成), and a phrase of four characters or more is taken to
-    be specific already (the verb before 地方性法规 in 审议地方性法规 is the predicate)."""
+    be specific already (the verb before 规范性文件 in 清理规范性文件 is the predicate)."""
     ratio = toks[end - 1][0].endswith(_RATIO_HEADS) if end > 0 else False
     while start > 0 and (ratio or len("".join(w for w, _ in toks[start:end])) <= _VAGUE_LEN):
         j = start - 1
@@ -425,7 +425,7 @@ def _bridged_start(toks: tuple[tuple[str, str], ...], start: int, end: int) -> i
         ):
             j -= 1
         if j == start - 1 and toks[start][1] in _BRIDGE and toks[j][1] in _CORE:
-            pass  # the phrase already begins with its verb (用于科技): the noun before it joins
+            pass  # the phrase already begins with its verb (用于教育): the noun before it joins
         elif j == start - 1 or j < 0 or toks[j][1] not in _CORE:
             return start
         start = j
@@ -494,7 +494,7 @@ def metric_phrases(c: pl.DataFrame, ref: Reference) -> pl.DataFrame:
             metric = prev_metric  # 党建服务专员911名，其中经开区172名: a breakdown by place
         share = _SHARE.search(before)
         if share and kind == "percent" and not from_left:
-            # 灾后恢复重建占14%: a share names the part before 占, whether a noun or an activity
+            # 脱贫攻坚占18%: a share names the part before 占, whether a noun or an activity
             head = before[: share.start()]
             metric = (
                 _left_phrase(head, terms, suffixes, verbal=False)
@@ -553,7 +553,7 @@ def _respectively(
 
 
 def _list_item(item: str, terms: Terms, suffixes: frozenset[str]) -> str:
-    """One item of a list subject (生产安全事故起数、死亡人数分别下降…): the whole item when it is a
+    """One item of a list subject (交通事故起数、受伤人数分别下降…): the whole item when it is a
     noun phrase, else the noun phrase it ends with (实现A、B → A)."""
     toks = _tokens(_COMPARISON.sub("", _CLAUSE_TAIL.sub("", item)), terms, suffixes)
     if toks and _extends(toks[0]) and all(_extends(t) or t[1] in _BRIDGE for t in toks):
