@@ -85,6 +85,9 @@ def mention_pattern(ref: Reference) -> str:
         rf"百分之(?P<pct>{ARABIC}|{CHINESE}(?:点[零〇一二三四五六七八九]+)?)"
         r"|翻(?P<fan>[一两二三四五])番"  # 翻一番 = 2 倍, 翻两番 = 4 倍
         r"|(?P<cheng>[一二三四五六七八九])成"  # 五成 = 50 %
+        # 六十四万千瓦: a Chinese numeral gives back a 千/百 that begins a unit (tried before the
+        # general form, whose numeral would keep the 千 and leave 瓦 without a unit)
+        rf"|(?P<numk>{CHINESE})(?P<unit_k>{_alternation(mult_units)})"
         rf"|(?P<num>{SPACED_ARABIC}|{ARABIC}|{CHINESE})"
         rf"(?:{_SP}?(?P<unit_m>{_alternation(mult_units)})"
         rf"|(?:{_SP}?(?P<inner0>{inner})(?P<mult0>{mults})|{_SP}?(?P<mult1>{mults}))?"
@@ -112,14 +115,14 @@ def _candidates(sentences: pl.DataFrame, ref: Reference) -> pl.DataFrame:
             sentences.select("sentence_id", "document_id", pl.col("text").alias("s_text")), on="sentence_id"
         )
         .with_columns(
-            pl.coalesce("num", "pct", "fan", "cheng").str.replace_all(_SP, "").alias("numeral"),
+            pl.coalesce("num", "numk", "pct", "fan", "cheng").str.replace_all(_SP, "").alias("numeral"),
             pl.coalesce("mult0", "mult1").alias("mult"),
             pl.coalesce("inner0", "inner1").alias("inner"),
             pl.when(pl.col("pct").is_not_null() | pl.col("cheng").is_not_null())
             .then(pl.lit("%"))
             .when(pl.col("fan").is_not_null())
             .then(pl.lit("倍"))
-            .otherwise(pl.coalesce("unit_m", "unit_p"))
+            .otherwise(pl.coalesce("unit_k", "unit_m", "unit_p"))
             .alias("written"),
             # Context, clipped to the sentence: what stands just before and after the match (spaces
             # before a number dropped: 下降 3.2% in text converted from PDF).
@@ -136,7 +139,9 @@ def _candidates(sentences: pl.DataFrame, ref: Reference) -> pl.DataFrame:
 
 def _drop_non_facts(c: pl.DataFrame, masks: pl.DataFrame, ref: Reference) -> pl.DataFrame:
     """Apply the exclusion rules of the guide that can be read off the characters around a number."""
-    is_chinese = pl.col("numeral").str.contains(f"^{CHINESE}$") & pl.col("num").is_not_null()
+    is_chinese = pl.col("numeral").str.contains(f"^{CHINESE}$") & (
+        pl.col("num").is_not_null() | pl.col("numk").is_not_null()
+    )
     only_multiplier = pl.col("numeral").str.contains(f"^[{_MULT_CHARS}]+$")
     # 突破百亿元, 超百万吨, 近千家: a bare magnitude word is an amount after a bound: a bound word of
     # qualifiers.csv of two characters or more, or 近/逾/超 (one-character 约 is 签约 in 签约亿元以上项目)
@@ -186,6 +191,8 @@ def _drop_non_facts(c: pl.DataFrame, masks: pl.DataFrame, ref: Reference) -> pl.
         & ~calendar_year.fill_null(False)
         & ~time_frame.fill_null(False)
         & ~(is_chinese & (pl.col("numeral") == "一") & (written != "倍")).fill_null(False)
+        # 零部件, 零排放, 零容忍: a bare 零 is a word of its own, never a count
+        & ~(is_chinese & pl.col("numeral").is_in(["零", "〇"])).fill_null(False)
         & ~(is_chinese & only_multiplier & pl.col("inner").is_null() & ~approx_before).fill_null(False)
     )
     c = _drop_parallel_phrases(c, is_chinese)
