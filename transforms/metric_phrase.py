@@ -108,7 +108,7 @@ _SCOPE_WORDS = frozenset(
     {"全部", "全力", "全面", "均", "都", "已", "已经", "正在", "先后", "分别", "共", "累计", "基本"}
 )
 # Tags of a clause that has a verb but no noun of its own (共, 已, 下发, 参训).
-_VERBAL = frozenset({"v", "vd", "vi", "d", "p", "u", "ul", "uz", "ad"})
+_VERBAL = frozenset({"v", "vd", "vi", "vn", "d", "p", "u", "ul", "uz", "ad"})
 _QUOTED = re.compile(r"“[^”]*”|‘[^’]*’|\"[^\"]*\"")
 # Tags that are never the noun after a classifier.
 _NOT_A_NOUN = frozenset({"v", "vd", "vn", "d", "p", "c", "u", "uj", "ul", "r", "m", "q", "x", "y", "f"})
@@ -211,6 +211,18 @@ def _right_phrase(after: str, terms: Terms, suffixes: frozenset[str], verbal: bo
         if word in _SCOPE_WORDS:
             break  # 重点工程全部按期完工: a scope adverb (jieba: 全部/n) starts the predicate
         if (
+            word == "及"
+            and phrase
+            and not has_core
+            and i + 1 < len(toks)
+            and toks[i + 1][0] in {"以上", "以下"}
+        ):
+            phrase.append((word, tag))  # 三级及以上医院: a grade with its bound stays inside the noun
+            continue
+        if word in {"以上", "以下"} and phrase and phrase[-1][0] == "及":
+            phrase.append((word, "b"))
+            continue
+        if (
             has_core
             and tag in {"s", "an"}
             and i + 1 < len(toks)
@@ -237,6 +249,8 @@ def _right_phrase(after: str, terms: Terms, suffixes: frozenset[str], verbal: bo
         return window  # after a classifier comes its noun, even when jieba mistags it (三张清单: 清单/a)
     if not phrase and not verbal and 0 < len(window) <= 2 and toks and toks[0][1] not in _NOT_A_NOUN:
         return window  # 156个村（社区）: a one-character noun jieba tags oddly (村/zg)
+    if not phrase and not verbal and toks and len(toks[0][0]) == 1 and toks[0][1] in {"zg", "ng", "g"}:
+        return toks[0][0]  # 在120个乡开展试点: the same, before the verb
     while phrase and phrase[-1][1] not in (_CORE | {"vn"}):
         phrase.pop()
     while phrase and phrase[0][1] == "v":
@@ -298,14 +312,20 @@ def _left_phrase(
     end = k + 1
     while end < len(toks) and toks[end][1] == "vn" and toks[end][0] not in _GENERIC_VERBS:
         end += 1  # 意向投资: a verbal noun right after the head (but not 突破 in 总里程突破8000公里)
-    if (
-        end == k + 1 < len(toks)
-        and toks[end][1] == "v"
-        and len(toks[end][0]) == 2
-        and toks[end][0] not in _NOT_HEAD_VERBS
-        and toks[end][0] not in _ADVERBIAL
+    run = end
+    while (
+        run < len(toks)
+        and run - end < 2
+        and toks[run][1] in {"v", "vn"}
+        and len(toks[run][0]) == 2
+        and toks[run][0] not in _NOT_HEAD_VERBS
+        and toks[run][0] not in _ADVERBIAL
     ):
-        end += 1  # 旅游收入63.2亿元: the word right before the number is the head, whatever jieba's tag
+        run += 1
+    if end == k + 1 and run > end and all(w in _ADVERBIAL or w in _NOT_HEAD_VERBS for w, _ in toks[run:]):
+        # 旅游收入63.2亿元, 环境联合执法50余次: the words right before the number belong to the
+        # phrase, whatever jieba's tag, when nothing but adverbs and governing verbs follows them
+        end = run
     elif (
         end == k + 1
         and end + 2 == len(toks)
@@ -320,10 +340,10 @@ def _left_phrase(
         start -= 1
     # 回迁安置房: a one-character head takes the verbs that make it a compound noun
     while (
-        len("".join(w for w, _ in toks[start : k + 1])) < 3 and start - 1 >= 0 and toks[start - 1][1] == "v"
+        len("".join(w for w, _ in toks[start : k + 1])) < 2 and start - 1 >= 0 and toks[start - 1][1] == "v"
     ):
         start -= 1
-    start = _bridged_start(toks, start, end)
+    start = _bridged_start(toks, start, end, k + 1)
     while start < k and len(re.sub(r"[“”‘’\"]", "", "".join(w for w, _ in toks[start:end]))) > _LONGEST:
         start += 1  # 全省新开工农村供水保障配套基础设施项目: the head's nearest words name it
     phrase = "".join(w for w, _ in toks[start:end])
@@ -363,7 +383,7 @@ def _coordinated(before: str, tail: str, terms: Terms, suffixes: frozenset[str])
 
 # Words that may join two nouns inside one noun phrase: 机场[吞吐]能力, 工程[承包]合同额,
 # 群众[反映集中]问题, 教育[的]支出.
-_BRIDGE = frozenset({"v", "p", "c", "i", "l", "u", "d"})
+_BRIDGE = frozenset({"v", "p", "c", "i", "l", "u", "d", "ad"})
 # Verbs that govern the number rather than name what it measures: the head is before them.
 _NOT_HEAD_VERBS = _GENERIC_VERBS | frozenset(
     {
@@ -393,6 +413,8 @@ _NOT_HEAD_VERBS = _GENERIC_VERBS | frozenset(
     }
 )
 _BRIDGE_MAX = 3
+# Verbs that never stand inside a noun phrase: the clause's own predicate (累计 and kin may).
+_PREDICATES = _GENERIC_VERBS - {"累计", "共计", "合计"}
 _VAGUE_LEN = 3
 # A metric phrase longer than this is a clause, not a name: it is cut from its left.
 _LONGEST = 12
@@ -410,7 +432,7 @@ def _extends(tok: tuple[str, str]) -> bool:
     return (tag in _INSIDE and tag != "m") or (tag in {"m", "q"} and _GRADE.match(word) is not None)
 
 
-def _bridged_start(toks: tuple[tuple[str, str], ...], start: int, end: int) -> int:
+def _bridged_start(toks: tuple[tuple[str, str], ...], start: int, end: int, head_end: int) -> int:
     """Where a short, vague noun phrase (能力, 合同额, 覆盖率) begins once it reaches over up to three
     words (verbs, adverbs, prepositions, 和) that stand between nouns: the measured thing is often a noun
     phrase with a verb inside (机场吞吐能力, 境外工程承包合同额), and a phrase cut at that verb names
@@ -418,13 +440,29 @@ def _bridged_start(toks: tuple[tuple[str, str], ...], start: int, end: int) -> i
     does one with a generic verb (实现, 完成), and a phrase of four characters or more is taken to
     be specific already (the verb before 规范性文件 in 清理规范性文件 is the predicate)."""
     ratio = toks[end - 1][0].endswith(_RATIO_HEADS) if end > 0 else False
-    while start > 0 and (ratio or len("".join(w for w, _ in toks[start:end])) <= _VAGUE_LEN):
+
+    def vague() -> bool:  # the head noun's length, without the verbs around it (投入+运营)
+        first = start
+        while first < head_end - 1 and toks[first][1] in _BRIDGE and toks[first][1] not in _CORE:
+            first += 1
+        return ratio or len("".join(w for w, _ in toks[first:head_end])) <= _VAGUE_LEN
+
+    while start > 0 and vague():
         j = start - 1
         while (
-            j >= 0 and start - j <= _BRIDGE_MAX and toks[j][1] in _BRIDGE and toks[j][0] not in _GENERIC_VERBS
+            j >= 0
+            and start - j <= _BRIDGE_MAX
+            and toks[j][1] in _BRIDGE
+            and toks[j][1] not in _CORE
+            and toks[j][0] not in _PREDICATES
         ):
             j -= 1
-        if j == start - 1 and toks[start][1] in _BRIDGE and toks[j][1] in _CORE:
+        if (
+            j == start - 1
+            and toks[start][1] in _BRIDGE
+            and toks[start][0] not in _PREDICATES
+            and toks[j][1] in _CORE
+        ):
             pass  # the phrase already begins with its verb (用于教育): the noun before it joins
         elif j == start - 1 or j < 0 or toks[j][1] not in _CORE:
             return start
