@@ -29,4 +29,5 @@ def load_reference(seeds_dir: Path = SEEDS_DIR) -> Reference:
         genre_terms=terms,
         noun_suffixes=pl.read_csv(seeds_dir / "noun_suffixes.txt", has_header=False, new_columns=["suffix"]),
         implied_units=pl.read_csv(seeds_dir / "implied_units.csv"),
+        unit_heads=pl.read_csv(seeds_dir / "unit_heads.csv"),
     )

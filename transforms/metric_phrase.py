@@ -191,6 +191,32 @@ def _tag_window(text: str, terms: Terms, suffixes: frozenset[str]) -> list[tuple
     return out
 
 
+def _agreeing(
+    phrase: str, window: str, heads: tuple[str, ...], terms: Terms, suffixes: frozenset[str]
+) -> str:
+    """``phrase`` read on over a verb to the noun its classifier counts, when it does not end in
+    one itself: 3名违规[使用]公车干部 counts 干部 (名 counts people), 300亿元产业[引导]基金 is a
+    fund (元 counts money), 4次理论[学习]中心组会议 are meetings (``seeds/unit_heads.csv``).
+    Without a head of the right kind within reach the phrase stays as it was."""
+    if not heads or phrase.endswith(heads) or not window.startswith(phrase):
+        return phrase
+    taken = ""
+    bridged = 0
+    for word, tag in _tokens(window[len(phrase) :], terms, suffixes):
+        if word in _SCOPE_WORDS or word in _NOT_HEAD_VERBS:
+            break
+        if tag in _CORE or tag in {"vn", "b", "a", "s", "g"}:
+            taken += word
+        elif tag in {"v", "d", "p"} and bridged < 2 and len(taken) <= 2:
+            taken += word
+            bridged += 1
+        else:
+            break
+        if (phrase + taken).endswith(heads) and tag in _CORE:
+            return phrase + taken if len(phrase + taken) <= _LONGEST else phrase
+    return phrase
+
+
 def _right_phrase(after: str, terms: Terms, suffixes: frozenset[str], verbal: bool) -> str | None:
     window = after[:_RIGHT_WINDOW]
     if _PREDICATIVE.match(window):
@@ -494,6 +520,9 @@ def metric_phrases(c: pl.DataFrame, ref: Reference) -> pl.DataFrame:
     rows = c.select(
         "sentence_id", "start", "end", "before_text", "after_text", "change", "kind", "written", "noun_side"
     ).iter_rows()
+    heads_by: dict[str, tuple[str, ...]] = {}
+    for applies_to, head in ref.unit_heads.select("applies_to", "head").iter_rows():
+        heads_by[applies_to] = (*heads_by.get(applies_to, ()), head)
     metrics: list[str | None] = []
     prev_sentence: str | None = None
     prev_metric: str | None = None
@@ -518,6 +547,10 @@ def metric_phrases(c: pl.DataFrame, ref: Reference) -> pl.DataFrame:
         else:
             right = _right_phrase(after, terms, suffixes, verbal=False)
             if right:
+                heads = heads_by.get(written or "", ()) or heads_by.get(kind or "", ())
+                right = _agreeing(
+                    right, _STOP.split(after[:_RIGHT_WINDOW], maxsplit=1)[0], heads, terms, suffixes
+                )
                 metric = right
                 from_left = (
                     breakdown

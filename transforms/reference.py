@@ -21,6 +21,8 @@ class Reference:
       the word before them into a noun (对接 + 会 → 对接会)
     - ``implied_units``: ``head, unit, why`` (seeds/implied_units.csv): the unit a bare amount takes
       from the head of the noun after it (3200万农牧民 → 人, 85万家庭用户 → 户)
+    - ``unit_heads``: ``applies_to, head, why`` (seeds/unit_heads.csv): how the noun counted by a
+      unit (名) or a kind (money) ends, so that 3名违规使用公车干部 reads on to 干部
     """
 
     units: pl.DataFrame
@@ -30,6 +32,7 @@ class Reference:
     genre_terms: pl.DataFrame
     noun_suffixes: pl.DataFrame
     implied_units: pl.DataFrame
+    unit_heads: pl.DataFrame
 
     def words(self, field: str, position: str) -> list[str]:
         """Qualifier words of one field and position, longest first (so 不少于 wins over 少于)."""
