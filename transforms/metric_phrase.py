@@ -37,6 +37,8 @@ _LEFT_WINDOW = 30
 _NUMERAL_UNIT = re.compile(
     r"^(?:、|至|到|-|—|~|～)?[0-9０-９.．零〇一二两三四五六七八九十百千万亿余多]+[^\s0-9０-９、]{1,2}?(?=[^0-9０-９]|$)"
 )
+# 突破百万吨大关, 迈上万亿元台阶: the noun after the amount frames it; what it measures is before.
+_FRAME = re.compile(r"^(?:大关|台阶|关口|量级|规模以上)")
 # A number followed by these is predicative (200个以上): its noun stands before it.
 _PREDICATIVE = re.compile(r"^(?:以上|以下|左右|以内|及以上|及以下|上下)")
 # Words between a metric and its number that qualify the number, not the metric:
@@ -219,7 +221,7 @@ def _agreeing(
 
 def _right_phrase(after: str, terms: Terms, suffixes: frozenset[str], verbal: bool) -> str | None:
     window = after[:_RIGHT_WINDOW]
-    if _PREDICATIVE.match(window):
+    if _PREDICATIVE.match(window) or _FRAME.match(window):
         return None
     skip = _NUMERAL_UNIT.match(window)
     if skip:  # compound count: 5方面24项重点任务, 四方面、29项整改任务 → look past 24项
@@ -382,7 +384,7 @@ def _left_phrase(
 
 # What makes a list before the number one subject: 重点水利工程、污水处理等项目; A、B、C占16%;
 # A、B零售额合计增长. Without these the last item alone is the subject (建成A、B 1200个 is about B).
-_LIST_SUBJECT = re.compile(r"等[\u4e00-\u9fff]{0,6}$|(?:占|合计|共计|总计)")
+_LIST_SUBJECT = re.compile(r"等[\u4e00-\u9fff]{0,6}$|(?:占|合计|共计|总计|均)")
 
 
 def _coordinated(before: str, tail: str, terms: Terms, suffixes: frozenset[str]) -> str | None:
@@ -404,7 +406,8 @@ def _coordinated(before: str, tail: str, terms: Terms, suffixes: frozenset[str])
         if head:
             taken.insert(0, head)
         break
-    return "、".join(taken) if len(taken) > 1 else None
+    joined = "、".join(taken)
+    return joined if len(taken) > 1 and len(joined) <= _LONGEST_LIST else None
 
 
 # Words that may join two nouns inside one noun phrase: 机场[吞吐]能力, 工程[承包]合同额,
@@ -444,6 +447,9 @@ _PREDICATES = _GENERIC_VERBS - {"累计", "共计", "合计"}
 _VAGUE_LEN = 3
 # A metric phrase longer than this is a clause, not a name: it is cut from its left.
 _LONGEST = 12
+# A list subject longer than this names a category after its examples (A、B、C等绿色产品产量):
+# the phrase after 等 is the name.
+_LONGEST_LIST = 20
 # A ratio names its numerator and denominator before it: 数字经济核心产业增加值占GDP比重.
 _RATIO_HEADS = ("比重", "比例", "占比", "份额")
 
@@ -545,7 +551,14 @@ def metric_phrases(c: pl.DataFrame, ref: Reference) -> pl.DataFrame:
             metric = left or _right_phrase(after, terms, suffixes, verbal=False)
             from_left = metric is not None and metric == left
         else:
-            right = _right_phrase(after, terms, suffixes, verbal=False)
+            # 占总人口65%的地区: what follows a share's 的 is what has the share, not what it measures;
+            # 投资593亿元28个项目: a sum followed by a count is the sum of what stands before it
+            right = (
+                None
+                if (kind == "percent" and after.startswith("的"))
+                or (kind == "money" and _NUMERAL_UNIT.match(after))
+                else _right_phrase(after, terms, suffixes, verbal=False)
+            )
             if right:
                 heads = heads_by.get(written or "", ()) or heads_by.get(kind or "", ())
                 right = _agreeing(
