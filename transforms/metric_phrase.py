@@ -447,7 +447,7 @@ _PREDICATES = _GENERIC_VERBS - {"累计", "共计", "合计"}
 _VAGUE_LEN = 3
 # A metric phrase longer than this is a clause, not a name: it is cut from its left.
 _LONGEST = 12
-# A list subject longer than this names a category after its examples (A、B、C等绿色产品产量):
+# A list subject longer than this names a category after its examples (A、B、C等清洁能源装机):
 # the phrase after 等 is the name.
 _LONGEST_LIST = 20
 # A ratio names its numerator and denominator before it: 数字经济核心产业增加值占GDP比重.
@@ -552,7 +552,7 @@ def metric_phrases(c: pl.DataFrame, ref: Reference) -> pl.DataFrame:
             from_left = metric is not None and metric == left
         else:
             # 占总人口65%的地区: what follows a share's 的 is what has the share, not what it measures;
-            # 投资593亿元28个项目: a sum followed by a count is the sum of what stands before it
+            # 投资410亿元16个项目: a sum followed by a count is the sum of what stands before it
             right = (
                 None
                 if (kind == "percent" and after.startswith("的"))
