@@ -88,7 +88,7 @@ def mention_pattern(ref: Reference) -> str:
         # 六十四万千瓦: a Chinese numeral gives back a 千/百 that begins a unit (tried before the
         # general form, whose numeral would keep the 千 and leave 瓦 without a unit)
         rf"|(?P<numk>{CHINESE})(?P<unit_k>{_alternation(mult_units)})"
-        rf"|(?P<num>{SPACED_ARABIC}|{ARABIC}|{CHINESE})"
+        rf"|(?P<num>{SPACED_ARABIC}|{ARABIC}|{CHINESE}(?:点[零〇一二三四五六七八九]+)?)"
         rf"(?:{_SP}?(?P<unit_m>{_alternation(mult_units)})"
         rf"|(?:{_SP}?(?P<inner0>{inner})(?P<mult0>{mults})|{_SP}?(?P<mult1>{mults}))?"
         rf"(?P<inner1>{inner})?(?:{_SP}?(?P<unit_p>{_alternation(written)}))?)"
