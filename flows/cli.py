@@ -45,6 +45,7 @@ EXTRA_FIELDS = [
     "as_of",
     "period",
     "as_of_source",
+    "value_type",
     "document_id",
     "sentence_id",
 ]

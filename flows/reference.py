@@ -30,4 +30,7 @@ def load_reference(seeds_dir: Path = SEEDS_DIR) -> Reference:
         noun_suffixes=pl.read_csv(seeds_dir / "noun_suffixes.txt", has_header=False, new_columns=["suffix"]),
         implied_units=pl.read_csv(seeds_dir / "implied_units.csv"),
         unit_heads=pl.read_csv(seeds_dir / "unit_heads.csv"),
+        time_frames=pl.read_csv(seeds_dir / "time_frames.csv"),
+        plan_periods=pl.read_csv(seeds_dir / "plan_periods.csv"),
+        target_words=pl.read_csv(seeds_dir / "target_words.csv"),
     )

@@ -20,6 +20,7 @@ from transforms.fct_metric import fct_metric
 from transforms.ledger import build_ledger
 from transforms.stg_documents import stg_documents
 from transforms.stg_sentences import stg_sentences
+from transforms.temporal import flow_time
 
 # Tables whose rows each belong to one document, produced by ``extract``.
 DOCUMENT_TABLES = (
@@ -47,6 +48,15 @@ def extract_documents(documents: pl.DataFrame) -> dict[str, pl.DataFrame]:
     sentences = stg_sentences(documents)
     facts = fct_metric(sentences, docs, ref)
     ledger = build_ledger(documents, docs, sentences, load_ledger_reference(), facts)
+    ledger["fct_metric"] = flow_time(
+        ledger["fct_metric"],
+        ledger["stg_sentences"],
+        ledger["dim_section"],
+        ledger["dim_document"],
+        ref.time_frames,
+        ref.plan_periods,
+        ref.target_words,
+    )
     return {"stg_documents": docs, **ledger}
 
 

@@ -69,6 +69,7 @@ CREATE TABLE IF NOT EXISTS fct_metric (
     as_of           DATE,
     period          VARCHAR,
     as_of_source    VARCHAR NOT NULL,
+    value_type      VARCHAR,              -- actual or target (sql/011)
     section_id      VARCHAR,
     section_path    VARCHAR,
     measure_id      VARCHAR               -- fct_measure the figure sits in, if any

@@ -23,6 +23,11 @@ class Reference:
       from the head of the noun after it (3200万农牧民 → 人, 85万家庭用户 → 户)
     - ``unit_heads``: ``applies_to, head, why`` (seeds/unit_heads.csv): how the noun counted by a
       unit (名) or a kind (money) ends, so that 3名违规使用公车干部 reads on to 干部
+    - ``time_frames``: ``pattern, first_offset, last_offset, why`` (seeds/time_frames.csv): periods
+      relative to a report's year (过去一年 = the year before, 今年 = its own)
+    - ``plan_periods``: ``name, first_year, last_year`` (seeds/plan_periods.csv): 十四五 = 2021-2025
+    - ``target_words``: ``pattern, why`` (seeds/target_words.csv): a sentence that states an aim
+      (预期目标, 力争) gives targets, not actuals
     """
 
     units: pl.DataFrame
@@ -33,6 +38,9 @@ class Reference:
     noun_suffixes: pl.DataFrame
     implied_units: pl.DataFrame
     unit_heads: pl.DataFrame
+    time_frames: pl.DataFrame
+    plan_periods: pl.DataFrame
+    target_words: pl.DataFrame
 
     def words(self, field: str, position: str) -> list[str]:
         """Qualifier words of one field and position, longest first (so 不少于 wins over 少于)."""

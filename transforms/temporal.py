@@ -28,11 +28,12 @@ def _month_end(year: pl.Expr, month: pl.Expr) -> pl.Expr:
 
 def sentence_time(sentences: pl.DataFrame) -> pl.DataFrame:
     """``sentence_id, as_of, period, as_of_source`` for every sentence that states a time."""
+    bare = pl.col("text").str.replace_all(COMPARISON_BASE, "")  # not 比2020年 in 比2020年增长
     s = sentences.select(
         "sentence_id",
-        pl.col("text").str.extract_groups(_AS_OF).alias("a"),
-        pl.col("text").str.extract_groups(_PERIOD).alias("p"),
-        pl.col("text").str.extract(f"((?:{_PERIOD}))", 1).alias("period_text"),
+        bare.str.extract_groups(_AS_OF).alias("a"),
+        bare.str.extract_groups(_PERIOD).alias("p"),
+        bare.str.extract(f"((?:{_PERIOD}))", 1).alias("period_text"),
     ).unnest("a", "p")
     y = pl.col("y").cast(pl.Int32, strict=False)
     m = pl.col("m").cast(pl.Int8, strict=False)
@@ -75,4 +76,305 @@ def sentence_time(sentences: pl.DataFrame) -> pl.DataFrame:
         pl.coalesce(as_of, period_end).alias("as_of"),
         pl.when(y.is_null()).then(pl.col("period_text")).otherwise(None).alias("period"),
         pl.when(y.is_not_null()).then(pl.lit("sentence")).otherwise(pl.lit("period")).alias("as_of_source"),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Time that flows down the document (issue 23): a figure whose own sentence states no date takes
+# one from its paragraph, then from the nearest section heading that names a year or a period,
+# then from the document's frame, and last from the publish date.
+
+_PLAN = r"“?(?P<plan>十[一二三四五六七八九]五)”?(?P<plan_end>末|时期末)?"
+_PLAN_TIME = r"“?(十[一二三四五六七八九]五)”?(?:时期|期间|以来|规划)"
+# 比2020年增长, 较“十三五”末改善: a comparison base names the time compared with, not the time
+# the figure holds for; it is removed before a time is read off a text.
+COMPARISON_BASE = (
+    r"(?:比|较|与|同比)(?:[0-9０-９]{4}|[〇零一二三四五六七八九]{4})年(?:底|末|同期)?(?:相比)?"
+    r"|(?:比|较|与)“?十[一二三四五六七八九]五”?(?:时期|期间)?(?:末)?(?:相比)?"
+    r"|(?:比|较)(?:上年|去年)(?:同期)?"
+)
+_CN_DIGITS = list("〇零一二三四五六七八九")
+_AR_DIGITS = list("00123456789")
+_MONTH_END_DAYS = "12-31"
+
+
+def _frames(time_frames: pl.DataFrame) -> pl.DataFrame:
+    """``seeds/time_frames.csv`` with one row per written alternative (过去一年|去年 → two rows)."""
+    return (
+        time_frames.with_columns(pl.col("pattern").str.split("|").alias("frame"))
+        .explode("frame")
+        .select("frame", "first_offset", "last_offset")
+    )
+
+
+def text_time(
+    frame: pl.DataFrame, text: str, report_year: str, time_frames: pl.DataFrame, plan_periods: pl.DataFrame
+) -> pl.DataFrame:
+    """``frame`` with ``t_as_of`` and ``t_period`` read off its ``text`` column: a date or period
+    written out (截至2025年底, 2025年, 2025年1-10月), else a plan period (“十四五”时期 = 2021-2025),
+    else a frame relative to the report's year (过去一年, 今年, 过去五年; ``report_year``)."""
+    frames = _frames(time_frames)
+    frame_re = "|".join(sorted(frames["frame"].to_list(), key=len, reverse=True))
+    bare = pl.col(text).str.replace_all(COMPARISON_BASE, "")
+    s = frame.with_columns(
+        bare.str.extract_groups(_AS_OF).alias("_a"),
+        bare.str.extract_groups(_PERIOD).alias("_p"),
+        bare.str.extract(f"((?:{_PERIOD}))", 1).alias("_period_text"),
+        bare.str.extract_groups(_PLAN).alias("_plan"),
+        bare.str.extract(_PLAN_TIME, 1).alias("_plan_time"),
+        # 一九五三年的工作: a year written in Chinese digits, read as a whole year
+        bare.str.extract(r"([〇零一二三四五六七八九]{4})年", 1)
+        .str.replace_many(_CN_DIGITS, _AR_DIGITS)
+        .cast(pl.Int32, strict=False)
+        .alias("_cn_year"),
+        bare.str.extract(f"({frame_re})", 1).alias("frame") if frame_re else pl.lit(None).alias("frame"),
+    ).unnest("_a", "_p", "_plan")
+    s = s.with_columns(
+        pl.coalesce("_plan_time", "plan").alias("plan"),
+        pl.coalesce(pl.col("py").cast(pl.Int32, strict=False), "_cn_year").cast(pl.String).alias("py"),
+    )
+    s = s.join(frames, on="frame", how="left").join(
+        plan_periods.select(pl.col("name").alias("plan"), "first_year", "last_year"), on="plan", how="left"
+    )
+    y = pl.col("y").cast(pl.Int32, strict=False)
+    m = pl.col("m").cast(pl.Int8, strict=False)
+    d = pl.col("d").cast(pl.Int8, strict=False)
+    absolute = (
+        pl.when(y.is_null())
+        .then(None)
+        .when(m.is_null())
+        .then(pl.date(y, 12, 31))
+        .when(d.is_null())
+        .then(_month_end(y, m.clip(1, 12)))
+        .otherwise(
+            pl.min_horizontal(
+                pl.date(y, m.clip(1, 12), 1).dt.offset_by(pl.format("{}d", (d.clip(1, 31) - 1))),
+                _month_end(y, m.clip(1, 12)),
+            )
+        )
+    )
+    py = pl.col("py").cast(pl.Int32, strict=False)
+    period_end = _month_end(
+        py, pl.when(pl.col("m2").is_not_null()).then(pl.col("m2").cast(pl.Int8, strict=False)).otherwise(12)
+    )
+    ry = pl.col(report_year).cast(pl.Int32)
+    rel_first = ry + pl.col("first_offset").cast(pl.Int32)
+    rel_last = ry + pl.col("last_offset").cast(pl.Int32)
+
+    def span(first: pl.Expr, last: pl.Expr) -> pl.Expr:
+        return (
+            pl.when(first == last).then(pl.format("{}年", last)).otherwise(pl.format("{}-{}年", first, last))
+        )
+
+    in_range = (y.is_between(1949, 2100) | y.is_null()) & (py.is_between(1949, 2100) | py.is_null())
+    ok_abs = in_range & (y.is_not_null() | py.is_not_null())
+    plan_ok = pl.col("first_year").is_not_null()
+    rel_ok = pl.col("first_offset").is_not_null() & ry.is_not_null()
+    return s.with_columns(
+        pl.when(ok_abs)
+        .then(pl.coalesce(absolute, period_end))
+        .when(plan_ok)
+        .then(pl.date(pl.col("last_year").cast(pl.Int32), 12, 31))
+        .when(rel_ok)
+        .then(pl.date(rel_last, 12, 31))
+        .alias("t_as_of"),
+        pl.when(ok_abs & y.is_null())
+        .then(pl.coalesce("_period_text", pl.format("{}年", py)))
+        .when(ok_abs)
+        .then(None)
+        .when(plan_ok)
+        .then(span(pl.col("first_year"), pl.col("last_year")))
+        .when(rel_ok)
+        .then(span(rel_first, rel_last))
+        .alias("t_period"),
+    ).drop(
+        "y",
+        "m",
+        "d",
+        "end",
+        "py",
+        "pspan",
+        "m1",
+        "m2",
+        "_period_text",
+        "plan",
+        "plan_end",
+        "frame",
+        "_plan_time",
+        "_cn_year",
+        "first_offset",
+        "last_offset",
+        "first_year",
+        "last_year",
+    )
+
+
+def flow_time(
+    facts: pl.DataFrame,
+    sentences: pl.DataFrame,
+    sections: pl.DataFrame,
+    documents: pl.DataFrame,
+    time_frames: pl.DataFrame,
+    plan_periods: pl.DataFrame,
+    target_words: pl.DataFrame,
+) -> pl.DataFrame:
+    """``facts`` (``fct_metric`` with ``section_id``) with ``as_of``, ``period`` and
+    ``as_of_source`` resolved down the document, and ``value_type`` (actual or target).
+
+    Order: the figure's own sentence (a date written out: ``sentence``/``period``, as
+    ``fct_metric`` found it; or a plan period or a frame relative to the report's year such as
+    过去一年: ``sentence``), then the sentences before it in its paragraph (``paragraph``), then
+    the nearest section heading naming a time (一、2025年工作回顾, “十四五”时期: ``section``), then
+    the document's frame (a government work report reviews the year before its own: ``frame``),
+    then the publish date (``document``). ``documents`` is ``dim_document`` (publish date, genre).
+
+    A figure is a ``target`` when its sentence states an aim (``seeds/target_words.csv``:
+    预期目标, 力争, 预计; 目标 with 左右 after the number) or when its date lies after the
+    document's publish date (今年 in a report published in January)."""
+    if facts.height == 0:
+        return facts.with_columns(pl.lit(None, dtype=pl.String).alias("value_type"))
+    docs = documents.select(
+        "document_id",
+        "publish_date",
+        pl.col("publish_date").dt.year().alias("_ry"),
+        (pl.col("genre") == "work_report").fill_null(False).alias("_work_report")
+        if "genre" in documents.columns
+        else pl.lit(False).alias("_work_report"),
+    )
+    sent = text_time(
+        sentences.select("sentence_id", "document_id", "paragraph_index", "text").join(
+            docs.select("document_id", "_ry"), on="document_id", how="left"
+        ),
+        "text",
+        "_ry",
+        time_frames,
+        plan_periods,
+    )
+    # The paragraph: the nearest earlier sentence of the same paragraph that names a time.
+    sent = sent.sort("sentence_id").with_row_index("_i")
+    named = sent.filter(pl.col("t_as_of").is_not_null()).select(
+        pl.col("_i").alias("_src_i"), pl.col("t_as_of").alias("p_as_of"), pl.col("t_period").alias("p_period")
+    )
+    sent = (
+        sent.with_columns(
+            pl.when(pl.col("t_as_of").is_not_null())
+            .then(pl.col("_i"))
+            .forward_fill()
+            .over(["document_id", "paragraph_index"])
+            .alias("_src_i")
+        )
+        .join(named, on="_src_i", how="left")
+        .drop("_i", "_src_i")
+    )
+    # Each section's time: its heading's, else its parent's (sections nest a few levels deep).
+    sec = text_time(
+        sections.select("section_id", "document_id", "parent_section_id", "heading_text").join(
+            docs.select("document_id", "_ry"), on="document_id", how="left"
+        ),
+        "heading_text",
+        "_ry",
+        time_frames,
+        plan_periods,
+    ).select(
+        "section_id",
+        "parent_section_id",
+        pl.col("t_as_of").alias("s_as_of"),
+        pl.col("t_period").alias("s_period"),
+    )
+    for _ in range(6):
+        parent = sec.select(
+            pl.col("section_id").alias("parent_section_id"),
+            pl.col("s_as_of").alias("_pa"),
+            pl.col("s_period").alias("_pp"),
+        )
+        sec = (
+            sec.join(parent, on="parent_section_id", how="left")
+            .with_columns(
+                pl.when(pl.col("s_as_of").is_null())
+                .then(pl.col("_pp"))
+                .otherwise(pl.col("s_period"))
+                .alias("s_period"),
+                pl.coalesce("s_as_of", "_pa").alias("s_as_of"),
+            )
+            .drop("_pa", "_pp")
+        )
+    targets = "|".join(f"(?:{p})" for p in target_words["pattern"].to_list())
+    out = (
+        facts.join(
+            sent.select(
+                "sentence_id", "t_as_of", "t_period", "p_as_of", "p_period", pl.col("text").alias("_s")
+            ),
+            on="sentence_id",
+            how="left",
+        )
+        .join(sec.select("section_id", "s_as_of", "s_period"), on="section_id", how="left")
+        .join(docs, on="document_id", how="left")
+    )
+    own = pl.col("as_of_source").is_in(["sentence", "period"])
+    frame_as_of = pl.when(pl.col("_work_report")).then(pl.date(pl.col("_ry") - 1, 12, 31))
+    out = out.with_columns(
+        pl.when(own)
+        .then(pl.col("as_of_source"))
+        .when(pl.col("t_as_of").is_not_null())
+        .then(pl.lit("sentence"))
+        .when(pl.col("p_as_of").is_not_null())
+        .then(pl.lit("paragraph"))
+        .when(pl.col("s_as_of").is_not_null())
+        .then(pl.lit("section"))
+        .when(frame_as_of.is_not_null())
+        .then(pl.lit("frame"))
+        .when(pl.col("publish_date").is_not_null())
+        .then(pl.lit("document"))
+        .otherwise(pl.lit("none"))
+        .alias("_src")
+    )
+    src = pl.col("_src")
+    out = out.with_columns(
+        pl.when(own)
+        .then(pl.col("as_of"))
+        .when(src == "sentence")
+        .then(pl.col("t_as_of"))
+        .when(src == "paragraph")
+        .then(pl.col("p_as_of"))
+        .when(src == "section")
+        .then(pl.col("s_as_of"))
+        .when(src == "frame")
+        .then(frame_as_of)
+        .otherwise(pl.col("publish_date"))
+        .alias("as_of"),
+        pl.when(own)
+        .then(pl.col("period"))
+        .when(src == "sentence")
+        .then(pl.col("t_period"))
+        .when(src == "paragraph")
+        .then(pl.col("p_period"))
+        .when(src == "section")
+        .then(pl.col("s_period"))
+        .when(src == "frame")
+        .then(pl.format("{}年", pl.col("_ry") - 1))
+        .otherwise(pl.col("period"))
+        .alias("period"),
+    ).with_columns(
+        pl.col("_src").alias("as_of_source"),
+        pl.when(
+            pl.col("_s").str.contains(targets)
+            | (pl.col("_s").str.contains("目标") & pl.col("approx").eq("about"))
+            | (pl.col("as_of") > pl.col("publish_date")).fill_null(False)
+        )
+        .then(pl.lit("target"))
+        .otherwise(pl.lit("actual"))
+        .alias("value_type"),
+    )
+    return out.drop(
+        "t_as_of",
+        "t_period",
+        "p_as_of",
+        "p_period",
+        "_s",
+        "s_as_of",
+        "s_period",
+        "publish_date",
+        "_ry",
+        "_work_report",
+        "_src",
     )

@@ -1,0 +1,105 @@
+"""Time that flows down a document: a figure whose sentence names no date takes its paragraph's,
+then its section heading's, then the document's frame, then the publish date (issue 23)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+import pytest
+
+from flows.reference import load_reference
+from flows.tables import extract_documents
+from tests.conftest import doc_frame
+from transforms.temporal import text_time
+
+
+def facts(text: str) -> dict[str, dict[str, object]]:
+    """The figures of one document through the real pipeline, by their text."""
+    out = extract_documents(doc_frame({"report.txt": text}))["fct_metric"]
+    return {str(r["text"]): r for r in out.to_dicts()}
+
+
+REPORT = """政府工作报告
+发布日期：2026-01-27
+一、2025年工作回顾
+全省新建基站3万个。城乡居民收入增长5.1%。
+截至2025年10月，累计建成充电桩12万个。其中公共充电桩4万个。
+二、2026年工作安排
+新增城镇就业110万人。
+主要预期目标是：地区生产总值增长5%左右。
+三、“十四五”时期成就
+五年累计新增高标准农田800万亩。
+"""
+
+
+def test_a_figure_without_a_date_takes_its_section_headings_year() -> None:
+    got = facts(REPORT)["3万个"]
+    assert (got["as_of"], got["period"], got["as_of_source"]) == (dt.date(2025, 12, 31), "2025年", "section")
+
+
+def test_a_figure_takes_the_date_stated_earlier_in_its_paragraph() -> None:
+    got = facts(REPORT)["4万个"]
+    assert (got["as_of"], got["as_of_source"]) == (dt.date(2025, 10, 31), "paragraph")
+
+
+def test_a_date_in_the_figures_own_sentence_wins_over_its_section() -> None:
+    got = facts(REPORT)["12万个"]
+    assert (got["as_of"], got["as_of_source"]) == (dt.date(2025, 10, 31), "sentence")
+
+
+def test_a_plan_period_heading_gives_its_five_years() -> None:
+    got = facts(REPORT)["800万亩"]
+    assert (got["as_of"], got["period"], got["as_of_source"]) == (
+        dt.date(2025, 12, 31),
+        "2021-2025年",
+        "section",
+    )
+
+
+def test_figures_of_the_plan_for_the_reports_own_year_are_targets() -> None:
+    got = facts(REPORT)
+    assert got["110万人"]["value_type"] == "target"  # 2026年工作安排, after the publish date
+    assert got["5%"]["value_type"] == "target"  # 主要预期目标
+    assert got["3万个"]["value_type"] == "actual"
+    assert got["5.1%"]["value_type"] == "actual"
+
+
+def test_relative_frames_are_read_against_the_reports_year() -> None:
+    text = "报告\n发布日期：2026-01-27\n过去一年，全省粮食产量达到720亿斤。今年，力争新增就业80万人。\n"
+    got = facts(text)
+    assert (got["720亿斤"]["as_of"], got["720亿斤"]["period"]) == (dt.date(2025, 12, 31), "2025年")
+    assert (got["80万人"]["as_of"], got["80万人"]["value_type"]) == (dt.date(2026, 12, 31), "target")
+
+
+def test_a_comparison_base_is_not_the_time_of_the_figure() -> None:
+    text = "报告\n发布日期：2026-01-27\n一、2025年工作回顾\n生产安全事故起数比2020年下降35%。\n"
+    got = facts(text)["35%"]
+    assert (got["period"], got["as_of_source"]) == ("2025年", "section")
+
+
+def test_without_any_time_the_publish_date_is_the_as_of() -> None:
+    got = facts("通报\n发布日期：2022-08-04\n共发现问题12个。\n")["12个"]
+    assert (got["as_of"], got["as_of_source"], got["value_type"]) == (
+        dt.date(2022, 8, 4),
+        "document",
+        "actual",
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "as_of", "period"),
+    [
+        ("一九五三年的工作", dt.date(1953, 12, 31), "1953年"),
+        ("“十三五”时期主要成就", dt.date(2020, 12, 31), "2016-2020年"),
+        ("给“十六五”留出空间，“十五五”时期目标", dt.date(2030, 12, 31), "2026-2030年"),
+        ("过去五年工作回顾", dt.date(2025, 12, 31), "2021-2025年"),
+        ("比2020年增长", None, None),
+    ],
+)
+def test_text_time_reads_years_plans_and_frames(text: str, as_of: dt.date | None, period: str | None) -> None:
+    ref = load_reference()
+    got = text_time(
+        pl.DataFrame({"t": [text], "ry": [2026]}), "t", "ry", ref.time_frames, ref.plan_periods
+    ).row(0, named=True)
+    assert (got["t_as_of"], got["t_period"]) == (as_of, period)
