@@ -209,6 +209,21 @@ def text_time(
     )
 
 
+def report_year(documents: pl.DataFrame) -> pl.Expr:
+    """The year a document reports from, against which 过去一年 and 今年 are read: its publish
+    date's year, else a year in its title (2026年政府工作报告), else one in its file name
+    (gwr_2008_33.txt), the last resort."""
+
+    def year_in(col: str) -> pl.Expr:
+        if col not in documents.columns:
+            return pl.lit(None, dtype=pl.Int32)
+        return pl.col(col).str.extract(r"((?:19|20)[0-9]{2})", 1).cast(pl.Int32, strict=False)
+
+    return pl.coalesce(
+        pl.col("publish_date").dt.year().cast(pl.Int32), year_in("title"), year_in("file_name")
+    )
+
+
 def flow_time(
     facts: pl.DataFrame,
     sentences: pl.DataFrame,
@@ -236,7 +251,7 @@ def flow_time(
     docs = documents.select(
         "document_id",
         "publish_date",
-        pl.col("publish_date").dt.year().alias("_ry"),
+        report_year(documents).alias("_ry"),
         (pl.col("genre") == "work_report").fill_null(False).alias("_work_report")
         if "genre" in documents.columns
         else pl.lit(False).alias("_work_report"),
@@ -360,6 +375,12 @@ def flow_time(
             pl.col("_s").str.contains(targets)
             | (pl.col("_s").str.contains("目标") & pl.col("approx").eq("about"))
             | (pl.col("as_of") > pl.col("publish_date")).fill_null(False)
+            # a work report with no date: its own year is the one it plans
+            | (
+                pl.col("publish_date").is_null()
+                & pl.col("_work_report")
+                & (pl.col("as_of").dt.year() >= pl.col("_ry"))
+            ).fill_null(False)
         )
         .then(pl.lit("target"))
         .otherwise(pl.lit("actual"))
