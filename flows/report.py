@@ -1,10 +1,11 @@
 """A static HTML report of the warehouse, for people who would rather look than write SQL.
 
-``build_report`` writes ``index.html`` (totals, charts, the list of documents)
-and one ``doc-<document_id>.html`` per document: its full text with every
-extracted figure highlighted where it stands (hover shows the ``title``, a
-click opens a panel with value, unit, metric, as-of and section), the ledger of
-items and measures with their status, a table of the figures, and charts.
+``build_report`` writes ``index.html`` (counts, charts, the list of documents
+with each one's largest money figures) and one ``doc-<document_id>.html`` per
+document: its full text with every extracted figure highlighted where it stands
+(hover shows the ``title``, a click opens a panel with value, unit, metric,
+as-of and section), the ledger of items and measures with their status, a table
+of the figures, and charts.
 
 Why it is built this way:
 
@@ -24,6 +25,13 @@ Why it is built this way:
   figure that occurs twice in a sentence is highlighted where it was extracted.
 - **Read-only.** The warehouse is opened read-only, so the report can be built
   while analysts hold the file open, and never changes it.
+- **Nothing unlike is added up.** The money figures of a document are stocks
+  and flows of different metrics and years, targets beside actuals, and both
+  ends of one change (从29.9万亿元增加到38.7万亿元); their sum means nothing (the
+  old headline added 96 work reports up to 70,302,581.96亿元). So the cards
+  are counts (documents, figures, items, measures), and money is shown figure by
+  figure: each document's largest, each with its metric and its as-of or period.
+  The only sums left are counts of rows, which are always the same quantity.
 """
 
 from __future__ import annotations
@@ -70,6 +78,9 @@ KIND_COLOURS = {
     "age": "#bab0ac",
 }
 OTHER_COLOUR = "#8c8c8c"
+# How many of a document's largest money figures the index's table and the document's page show.
+INDEX_MONEY = 3
+PAGE_MONEY = 6
 NO_STATUS = "未说明"
 STATUS_ORDER = ("已完成", "已整改到位", "基本完成", "正在推进", "持续推进", NO_STATUS)
 STATUS_COLOURS = {
@@ -217,6 +228,13 @@ aside#panel dd { margin: 0; word-break: break-word; }
 .status { display: inline-block; border-radius: 10px; padding: 0 7px; font-size: 12px; color: #fff;
   white-space: nowrap; }
 .figs a { margin-right: 6px; white-space: nowrap; }
+ul.money { list-style: none; margin: 0; padding: 0; }
+ul.money li { white-space: nowrap; }
+ul.money a { font-variant-numeric: tabular-nums; margin-right: 4px; }
+ul.money .when { color: var(--muted); font-size: 12px; margin-left: 4px; }
+.largest { margin: 4px 0 0; }
+.largest h3 { font-size: 14px; margin: 0 0 2px; color: var(--muted); font-weight: 600; }
+.largest ul.money li { display: inline-block; margin-right: 18px; }
 a.jump { color: inherit; }
 footer { color: var(--muted); font-size: 12px; margin-top: 36px; }
 @media (max-width: 900px) { .layout { grid-template-columns: 1fr; } aside#panel { position: static; } }
@@ -381,7 +399,9 @@ def fmt_number(x: float | int | None) -> str:
 
 
 def fmt_chinese(x: float) -> str:
-    """197500000000 → '1975亿'; 53000 → '5.3万': how the reports themselves write large values."""
+    """197500000000 → '1975亿'; 53000 → '5.3万'; 1.349e14 → '134.9万亿': as the reports write them."""
+    if abs(x) >= 1e12:
+        return f"{fmt_number(round(x / 1e12, 2))}万亿"
     if abs(x) >= 1e8:
         return f"{fmt_number(round(x / 1e8, 2))}亿"
     if abs(x) >= 1e4:
@@ -393,11 +413,60 @@ def _iso(d: date | None) -> str:
     return d.isoformat() if d else ""
 
 
-def money_yuan(facts: Iterable[Row]) -> float:
-    """Sum of the money figures whose canonical unit is 元 (other currencies are not added in)."""
-    return sum(
-        f["value_canonical"] or 0.0 for f in facts if f["kind"] == "money" and f["unit_canonical"] == "元"
+def largest_money(facts: Iterable[Row], limit: int) -> list[Row]:
+    """A document's largest money figures, at most ``limit``, the largest of each metric only.
+
+    This replaces a sum, which added unlike quantities (see the module docstring).
+    One figure per metric, so that the two ends of a from/to pair, or a figure
+    restated in a summary, do not fill every place with one quantity; a figure
+    without a metric is its own. 元 comes first, as the reports count in it;
+    figures in other currencies are ranked only against their own currency.
+    """
+    money = sorted(
+        (f for f in facts if f["kind"] == "money"),
+        key=lambda f: (
+            f["unit_canonical"] != "元",
+            f["unit_canonical"],
+            -(f["value_canonical"] or 0.0),
+            int(f["start_char"]),
+        ),
     )
+    seen: set[tuple[str, str]] = set()
+    out: list[Row] = []
+    for f in money:
+        key = (f["unit_canonical"], f["metric"] or f"@{f['start_char']}")
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append(f)
+        if len(out) == limit:
+            break
+    return out
+
+
+def _when(f: Row) -> str:
+    """A figure's as-of date and its period, whichever it has ('2025-12-31 · 2025年')."""
+    return " · ".join(x for x in (_iso(f["as_of"]), f["period"] or "") if x)
+
+
+def _money_list(facts: Sequence[Row], limit: int, page: str = "") -> str:
+    """Each of ``largest_money`` as written, linked to its place in the text, with metric and date.
+
+    ``page`` is the document's page for links from the index ('' on the page itself).
+    """
+    entries = []
+    for f in largest_money(facts, limit):
+        canonical = f"{fmt_number(f['value_canonical'])} {f['unit_canonical']}"
+        change = CHANGE_WORDS.get(f["change"] or "", "").split(" ")[0]
+        details = [
+            f'<span class="metric">{esc(f["metric"] or "（未识别指标 metric not found）")}</span>',
+            *(f'<span class="when">{esc(x)}</span>' for x in (_when(f), change) if x),
+        ]
+        entries.append(
+            f'<li><a class="jump" href="{esc(page)}#{esc(_fig_id(f))}" title="{esc(canonical)}">'
+            f"{esc(f['text'])}</a> {' '.join(details)}</li>"
+        )
+    return f'<ul class="money">{"".join(entries)}</ul>' if entries else ""
 
 
 def _kind_colour(kind: str | None) -> str:
@@ -573,6 +642,7 @@ def hbar_chart(
     label_width: int = 210,
     legend: Sequence[tuple[str, str]] = (),
     note: str = "",
+    label_limit: int = 26,
 ) -> str:
     """Horizontal bars: (label, value, colour) per row, the value printed after each bar."""
     bar_h, gap, top = 18, 6, 30
@@ -599,7 +669,7 @@ def hbar_chart(
         parts.append(_svg_text(4, y + 14, "（无数据 / no data）", fill="#656d76"))
     for label, value, colour in rows:
         w = max(plot_w * value / vmax, 1.0 if value else 0.0)
-        parts.append(_svg_text(label_width - 6, y + 13, _clip_label(label, 26), anchor="end"))
+        parts.append(_svg_text(label_width - 6, y + 13, _clip_label(label, label_limit), anchor="end"))
         parts.append(
             f'<rect x="{label_width}" y="{y:.1f}" width="{w:.1f}" height="{bar_h}" rx="2" fill="{colour}">'
             f"<title>{esc(label)}: {esc(fmt(value))}</title></rect>"
@@ -672,27 +742,32 @@ def _facts_chart(facts: Sequence[Row], title: str, top: int = 16) -> str:
     return hbar_chart(title, rows, legend=[(k, _kind_colour(k)) for k in kinds])
 
 
-def _money_chart(data: ReportData) -> str:
+def _money_chart(data: ReportData, top: int = 15) -> str:
+    """The largest money figures in 元 of all documents, one bar each: a ranking, never a sum.
+
+    Each document gives at most its largest figure of each metric (``largest_money``), so one
+    report's from/to pair or restatements do not take every bar.
+    """
+    figures = [
+        (f, d["file_name"])
+        for d in data.documents
+        for f in largest_money(data.facts.get(d["document_id"], []), limit=top)
+        if f["unit_canonical"] == "元"
+    ]
+    figures.sort(key=lambda fd: -(fd[0]["value_canonical"] or 0.0))
     rows = []
-    other: dict[str, float] = defaultdict(float)
-    for d in data.documents:
-        total = 0.0
-        for f in data.facts.get(d["document_id"], []):
-            if f["kind"] != "money":
-                continue
-            if f["unit_canonical"] == "元":
-                total += f["value_canonical"] or 0.0
-            else:
-                other[f["unit_canonical"]] += f["value_canonical"] or 0.0
-        rows.append((d["file_name"], total, KIND_COLOURS["money"]))
-    note = "其他币种 other currencies: " + "；".join(
-        f"{fmt_chinese(v)} {u}" for u, v in sorted(other.items())
-    )
+    for f, file_name in figures[:top]:
+        when = _when(f)
+        label = f"{f['metric'] or '?'} · {file_name}" + (f" · {when}" if when else "")
+        rows.append((label, f["value_canonical"] or 0.0, KIND_COLOURS["money"]))
     return hbar_chart(
-        "金额合计（元） / money by document, in 元",
+        "最大的金额数字（元） / the largest money figures, in 元",
         rows,
-        fmt=lambda v: f"{fmt_chinese(v)}元" if v else "0",
-        note=note if other else "",
+        fmt=lambda v: f"{fmt_chinese(v)}元",
+        label_width=380,
+        width=820,
+        label_limit=42,
+        note="每条是一个数字，不是合计。Each bar is one figure as written, never a sum.",
     )
 
 
@@ -763,7 +838,6 @@ def _cards(pairs: Sequence[tuple[str, str]]) -> str:
 
 def _index_page(data: ReportData, warehouse: Path, generated: str) -> str:
     all_facts = [f for fs in data.facts.values() for f in fs]
-    money = money_yuan(all_facts)
     n_items = sum(1 for its in data.items.values() for it in its if it["item_kind"] == "problem")
     n_measures = sum(len(ms) for ms in data.measures.values())
     body = [
@@ -775,17 +849,15 @@ def _index_page(data: ReportData, warehouse: Path, generated: str) -> str:
                 ("指标事实 facts", fmt_number(len(all_facts))),
                 ("整改问题 items", fmt_number(n_items)),
                 ("整改措施 measures", fmt_number(n_measures)),
-                ("金额 money (元)", fmt_chinese(money) + "元"),
             ]
         ),
         '<h2 id="documents">文档 / documents</h2>',
         "<table><thead><tr><th>文件 file</th><th>标题 title</th><th>发布 publisher</th><th>日期 date</th>"
         "<th>体裁 genre</th><th class='num'>事实 facts</th><th class='num'>事项 items</th>"
-        "<th class='num'>措施 measures</th><th class='num'>金额 money (元)</th></tr></thead><tbody>",
+        "<th class='num'>措施 measures</th><th>最大金额 largest money figures</th></tr></thead><tbody>",
     ]
     for d in data.documents:
         facts = data.facts.get(d["document_id"], [])
-        m = money_yuan(facts)
         items = sum(1 for it in data.items.get(d["document_id"], []) if it["item_kind"] == "problem")
         removed = "" if d["is_current"] else '<span class="badge">已移除 removed</span>'
         body.append(
@@ -794,7 +866,7 @@ def _index_page(data: ReportData, warehouse: Path, generated: str) -> str:
             f"<td>{esc(d['publisher'] or '')}</td><td>{esc(_iso(d['publish_date']))}</td>"
             f"<td>{esc(d['genre'] or '')}</td><td class='num'>{len(facts)}</td>"
             f"<td class='num'>{items}</td><td class='num'>{len(data.measures.get(d['document_id'], []))}</td>"
-            f"<td class='num'>{esc(fmt_chinese(m) if m else '')}</td></tr>"
+            f"<td>{_money_list(facts, INDEX_MONEY, page_name(d['document_id']))}</td></tr>"
         )
     body.append("</tbody></table>")
     body.append('<h2 id="charts">图表 / charts</h2><div class="charts">')
@@ -823,7 +895,6 @@ def _document_page(
         anchors[int(it["start_char"])].append(_anchor_id("t-item", it["item_id"]))
     for m in measures:
         anchors[int(m["start_char"])].append(_anchor_id("t-measure", m["measure_id"]))
-    money = money_yuan(facts)
     removed = "" if doc["is_current"] else '<span class="badge">已移除 removed</span>'
     body = [
         f"<h1>{esc(_doc_label(doc))}{removed}</h1>",
@@ -833,10 +904,11 @@ def _document_page(
                 ("指标事实 facts", fmt_number(len(facts))),
                 ("整改问题 items", fmt_number(sum(1 for it in items if it["item_kind"] == "problem"))),
                 ("整改措施 measures", fmt_number(len(measures))),
-                ("金额 money (元)", (fmt_chinese(money) + "元") if money else "0"),
+                ("金额数字 money figures", fmt_number(sum(1 for f in facts if f["kind"] == "money"))),
                 ("字数 characters", fmt_number(doc["char_count"])),
             ]
         ),
+        _largest_money_block(facts),
         '<h2 id="text">全文 / full text</h2>',
         _kind_legend(facts),
         '<div class="layout">',
@@ -881,6 +953,17 @@ def _document_page(
             href, name = esc(page_name(other["document_id"])), esc(other["file_name"])
             nav.append(f'<a href="{href}" title="{name}">{arrow}</a>')
     return _page(_doc_label(doc), "".join(body), "".join(nav), here=_doc_label(doc))
+
+
+def _largest_money_block(facts: Sequence[Row]) -> str:
+    """Under the cards: the document's largest money figures, where a total used to be."""
+    listed = _money_list(facts, PAGE_MONEY)
+    if not listed:
+        return ""
+    return (
+        '<div class="largest"><h3>最大金额（各指标取最大，不合计） / largest money figures, '
+        f"the largest of each metric, never added up</h3>{listed}</div>"
+    )
 
 
 def _kind_legend(facts: Sequence[Row]) -> str:

@@ -8,6 +8,7 @@ import re
 import subprocess
 from collections import Counter
 from html.parser import HTMLParser
+from itertools import combinations
 from pathlib import Path
 
 import duckdb
@@ -25,6 +26,13 @@ HOSTILE = (
     '新增学位5490个" onmouseover="alert(4)"，制定整改措施328条\'><svg onload=alert(5)>。\n'
     "<script>document.documentElement.appendChild(document.createElement('pwned-marker'))</script>\n"
 )
+# Two work reports with money: one with a from/to pair of one metric (外贸进出口总额), one without.
+MONEY_DOCS = {
+    "a.txt": "甲省2025年政府工作报告\n一、2025年工作回顾\n"
+    "2025年，全省地区生产总值达到1.2万亿元。外贸进出口总额从3000亿元增加到4500亿元。\n",
+    "b.txt": "乙市2025年政府工作报告\n一、2025年工作回顾\n"
+    "全年一般公共预算收入850亿元，固定资产投资600亿元。\n",
+}
 
 
 class Page(HTMLParser):
@@ -119,6 +127,21 @@ def hostile_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def hostile_report(hostile_warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return report.build_report(hostile_warehouse, tmp_path_factory.mktemp("hostile_report"))
+
+
+@pytest.fixture(scope="module")
+def money_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from flows import warehouse
+    from flows.etl import build_tables
+    from flows.ingest import read_folder
+
+    folder = tmp_path_factory.mktemp("money_raw")
+    for name, text in MONEY_DOCS.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    raw, _ = read_folder(folder)
+    target = tmp_path_factory.mktemp("money_wh") / "taizhang.duckdb"
+    warehouse.load(target, build_tables(raw), {})
+    return target
 
 
 def test_the_report_has_an_index_and_a_page_per_seed_document(
@@ -220,6 +243,86 @@ def test_hostile_text_is_escaped_and_cannot_run(hostile_warehouse: Path, hostile
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in doc_page
     assert "&quot; onmouseover=&quot;alert(2)" in doc_page
     assert len(parse(hostile_report.parent / report.page_name(document_id)).marks) == facts
+
+
+def _sum_spellings(value: float) -> set[str]:
+    """The ways the report could print a sum of money (commas left out): 145000000000, 1450亿, 1.95万亿."""
+    spellings = {report.fmt_number(value), report.fmt_chinese(value), f"{value / 1e8:.8g}亿"}
+    if value >= 1e12:
+        spellings.add(f"{value / 1e12:.8g}万亿")
+    return {x.replace(",", "") for x in spellings}
+
+
+def test_no_page_shows_a_sum_of_money_figures(money_warehouse: Path, tmp_path: Path) -> None:
+    index = report.build_report(money_warehouse, tmp_path / "r")
+    money = rows(money_warehouse, "SELECT document_id, value_canonical FROM fct_metric WHERE kind = 'money'")
+    assert len(money) == 5  # 1.2万亿, 3000亿 and 4500亿 (one pair), 850亿, 600亿
+    singles = {v for _, v in money}
+    sums = {sum(v for _, v in combo) for n in range(2, len(money) + 1) for combo in combinations(money, n)}
+    assert not sums & singles  # so that a sum on a page cannot be a figure shown alone
+    pages = [index, *(index.parent / report.page_name(d) for d in {d for d, _ in money})]
+    for path in pages:
+        text = path.read_text(encoding="utf-8").replace(",", "")
+        for total in sums:
+            for spelling in _sum_spellings(total):
+                assert spelling not in text, f"{path.name} shows the sum {spelling}"
+    cards = re.findall(r"<div class='card'><b>([^<]*)</b><span>([^<]*)</span>", index.read_text("utf-8"))
+    assert cards == [
+        ("2", "文档 documents"),
+        ("5", "指标事实 facts"),
+        ("0", "整改问题 items"),
+        ("0", "整改措施 measures"),
+    ]
+
+
+def test_each_document_lists_its_largest_money_figure_of_each_metric_with_its_date(
+    money_warehouse: Path, tmp_path: Path
+) -> None:
+    index = report.build_report(money_warehouse, tmp_path / "r")
+    overview = index.read_text(encoding="utf-8")
+    largest = rows(
+        money_warehouse,
+        "SELECT document_id, metric, arg_max(text, value_canonical), arg_max(start_char, value_canonical),"
+        " arg_max(end_char, value_canonical), arg_max(as_of, value_canonical), count(*)"
+        " FROM fct_metric WHERE kind = 'money' GROUP BY ALL",
+    )
+    assert sorted(n for *_, n in largest) == [1, 1, 1, 2]  # the from/to pair is one metric
+    for doc, metric, text, start, end, as_of, _ in largest:
+        page = report.page_name(doc)
+        doc_page = (index.parent / page).read_text(encoding="utf-8")
+        for html, href in ((overview, f"{page}#f-{start}-{end}"), (doc_page, f"#f-{start}-{end}")):
+            entry = re.search(
+                rf'<li><a class="jump" href="{re.escape(href)}"[^>]*>([^<]*)</a>(.*?)</li>', html
+            )
+            assert entry, (metric, text)
+            assert entry[1] == text and f'class="metric">{metric}<' in entry[2]
+            assert as_of is None or as_of.isoformat() in entry[2]
+    # The smaller end of the pair is not listed: one figure per metric.
+    (start, end) = rows(
+        money_warehouse, "SELECT start_char, end_char FROM fct_metric WHERE text = '3000亿元'"
+    )[0]
+    assert f'#f-{start}-{end}"' not in overview.split('id="charts"')[0].split("<tbody>")[1]
+
+
+def test_largest_money_ranks_other_currencies_apart_and_keeps_figures_without_a_metric() -> None:
+    def fig(start: int, value: float, unit: str, metric: str | None) -> dict[str, object]:
+        return {
+            "kind": "money",
+            "start_char": start,
+            "value_canonical": value,
+            "unit_canonical": unit,
+            "metric": metric,
+        }
+
+    facts = [
+        fig(0, 5e9, "美元", "实际使用外资"),
+        fig(10, 2e8, "元", None),
+        fig(20, 3e8, "元", None),
+        fig(30, 1e8, "元", "收入"),
+        {"kind": "count", "start_char": 40, "value_canonical": 9e12, "unit_canonical": "个", "metric": "x"},
+    ]
+    assert [f["start_char"] for f in report.largest_money(facts, 10)] == [20, 10, 30, 0]
+    assert [f["start_char"] for f in report.largest_money(facts, 2)] == [20, 10]
 
 
 def test_render_text_keeps_one_mark_per_figure_even_when_spans_overlap() -> None:
@@ -332,6 +435,17 @@ def test_chromium_renders_the_figures_and_runs_no_injected_script(
         " document.querySelectorAll('mark.fig').length]",
     )
     assert alerts[0] == 0 and alerts[1] >= 3
+
+    # The overview as rendered: its cards are the four counts, with no money total, and each
+    # document's money is a list of single figures with their metrics.
+    cards, listed = report.screenshot(
+        seed_report,
+        tmp_path / "overview.png",
+        script="[Array.from(document.querySelectorAll('.card span'), e => e.textContent),"
+        " Array.from(document.querySelectorAll('ul.money li'), e => e.textContent)]",
+    )
+    assert cards == ["文档 documents", "指标事实 facts", "整改问题 items", "整改措施 measures"]
+    assert any(li.startswith("1975亿元") and "协议投资额" in li for li in listed), listed
 
     # The plain --screenshot of the overview (its top needs no scrolling).
     shot = tmp_path / "index.png"
