@@ -22,6 +22,26 @@ _PERIOD = (
 _QUARTER_END = {"前三季度": 9, "上半年": 6, "下半年": 12, "全年": 12, "前两个月": 2}
 
 
+def _span_month(span: pl.Expr, m2: pl.Expr) -> pl.Expr:
+    """The last month of a period as written after its year: 1-10月 → 10, 上半年 → 6,
+    第三季度 → 9, 前三季度 → 9, none (the whole year) → 12."""
+    return (
+        pl.when(span.is_null())
+        .then(12)
+        .when(m2.is_not_null())
+        .then(m2.cast(pl.Int8, strict=False))
+        .when(span.str.contains("一|1"))
+        .then(3)
+        .when(span.str.contains("二|2"))
+        .then(6)
+        .when(span.str.contains("三|3") & span.str.contains("季度") & ~span.str.contains("前"))
+        .then(9)
+        .when(span.str.contains("四|4"))
+        .then(12)
+        .otherwise(span.replace_strict(_QUARTER_END, default=12, return_dtype=pl.Int8))
+    )
+
+
 def _month_end(year: pl.Expr, month: pl.Expr) -> pl.Expr:
     return pl.date(year, month, 1).dt.month_end()
 
@@ -53,22 +73,7 @@ def sentence_time(sentences: pl.DataFrame) -> pl.DataFrame:
         )
     )
     py = pl.col("py").cast(pl.Int32, strict=False)
-    span = pl.col("pspan")
-    q_month = (
-        pl.when(span.is_null())
-        .then(12)
-        .when(pl.col("m2").is_not_null())
-        .then(pl.col("m2").cast(pl.Int8, strict=False))
-        .when(span.str.contains("一|1"))
-        .then(3)
-        .when(span.str.contains("二|2"))
-        .then(6)
-        .when(span.str.contains("三|3") & span.str.contains("季度") & ~span.str.contains("前"))
-        .then(9)
-        .when(span.str.contains("四|4"))
-        .then(12)
-        .otherwise(span.replace_strict(_QUARTER_END, default=12, return_dtype=pl.Int8))
-    )
+    q_month = _span_month(pl.col("pspan"), pl.col("m2"))
     period_end = _month_end(py, q_month.cast(pl.Int8).clip(1, 12))
     in_range = (y.is_between(1949, 2100) | y.is_null()) & (py.is_between(1949, 2100) | py.is_null())
     return s.filter(in_range & (y.is_not_null() | py.is_not_null())).select(
@@ -93,6 +98,7 @@ COMPARISON_BASE = (
     r"|(?:比|较|与)“?十[一二三四五六七八九]五”?(?:时期|期间)?(?:末)?(?:相比)?"
     r"|(?:比|较)(?:上年|去年)(?:同期)?"
 )
+_CN_PERIOD = r"(?P<cy>[〇零一二三四五六七八九]{4})年(?P<cspan>前三季度|上半年|下半年|全年|第?[一二三四]季度)?"
 _CN_DIGITS = list("〇零一二三四五六七八九")
 _AR_DIGITS = list("00123456789")
 _MONTH_END_DAYS = "12-31"
@@ -122,16 +128,22 @@ def text_time(
         bare.str.extract(f"((?:{_PERIOD}))", 1).alias("_period_text"),
         bare.str.extract_groups(_PLAN).alias("_plan"),
         bare.str.extract(_PLAN_TIME, 1).alias("_plan_time"),
-        # 一九五三年的工作: a year written in Chinese digits, read as a whole year
-        bare.str.extract(r"([〇零一二三四五六七八九]{4})年", 1)
-        .str.replace_many(_CN_DIGITS, _AR_DIGITS)
-        .cast(pl.Int32, strict=False)
-        .alias("_cn_year"),
+        # 一九五五年上半年: a year written in Chinese digits, read with the same spans
+        bare.str.extract_groups(_CN_PERIOD).alias("_cn"),
         bare.str.extract(f"({frame_re})", 1).alias("frame") if frame_re else pl.lit(None).alias("frame"),
-    ).unnest("_a", "_p", "_plan")
+    ).unnest("_a", "_p", "_plan", "_cn")
     s = s.with_columns(
         pl.coalesce("_plan_time", "plan").alias("plan"),
-        pl.coalesce(pl.col("py").cast(pl.Int32, strict=False), "_cn_year").cast(pl.String).alias("py"),
+        pl.coalesce("py", pl.col("cy").str.replace_many(_CN_DIGITS, _AR_DIGITS)).alias("py"),
+        pl.when(pl.col("py").is_null()).then(pl.col("cspan")).otherwise(pl.col("pspan")).alias("pspan"),
+        pl.when(pl.col("py").is_null() & pl.col("cy").is_not_null())
+        .then(
+            pl.format(
+                "{}年{}", pl.col("cy").str.replace_many(_CN_DIGITS, _AR_DIGITS), pl.col("cspan").fill_null("")
+            )
+        )
+        .otherwise(pl.col("_period_text"))
+        .alias("_period_text"),
     )
     s = s.join(frames, on="frame", how="left").join(
         plan_periods.select(pl.col("name").alias("plan"), "first_year", "last_year"), on="plan", how="left"
@@ -154,9 +166,7 @@ def text_time(
         )
     )
     py = pl.col("py").cast(pl.Int32, strict=False)
-    period_end = _month_end(
-        py, pl.when(pl.col("m2").is_not_null()).then(pl.col("m2").cast(pl.Int8, strict=False)).otherwise(12)
-    )
+    period_end = _month_end(py, _span_month(pl.col("pspan"), pl.col("m2")).cast(pl.Int8).clip(1, 12))
     ry = pl.col(report_year).cast(pl.Int32)
     rel_first = ry + pl.col("first_offset").cast(pl.Int32)
     rel_last = ry + pl.col("last_offset").cast(pl.Int32)
@@ -201,7 +211,8 @@ def text_time(
         "plan_end",
         "frame",
         "_plan_time",
-        "_cn_year",
+        "cy",
+        "cspan",
         "first_offset",
         "last_offset",
         "first_year",
