@@ -93,7 +93,7 @@ WITH figs AS (
     SELECT measure_id,
            count(*) AS figures,
            string_agg(text || coalesce('（' || metric || '）', ''), '；' ORDER BY start_char) AS figure_list,
-           sum(value_canonical) FILTER (WHERE kind = 'money' AND unit_canonical = '元') AS money_yuan
+           max(value_canonical) FILTER (WHERE kind = 'money' AND unit_canonical = '元') AS largest_money_yuan
     FROM fct_metric
     WHERE measure_id IS NOT NULL
     GROUP BY measure_id
@@ -125,7 +125,7 @@ SELECT
     ms.metric_count,
     coalesce(f.figures, 0) AS figures,
     f.figure_list,
-    f.money_yuan
+    f.largest_money_yuan
 FROM fct_measure ms
 LEFT JOIN fct_rectification_item i ON i.item_id = ms.item_id
 LEFT JOIN fct_rectification_item g ON g.item_id = i.parent_item_id
@@ -160,7 +160,7 @@ COMMENT ON COLUMN v_measure.end_char IS '结束偏移 / end offset';
 COMMENT ON COLUMN v_measure.metric_count IS '抽取时计入的事实数 / facts counted inside it at extraction';
 COMMENT ON COLUMN v_measure.figures IS '带有该 measure_id 的事实数 / facts that carry this measure_id';
 COMMENT ON COLUMN v_measure.figure_list IS '措施中的数字及其指标，按出现顺序（；分隔） / its figures with their metric, in order, separated by ；';
-COMMENT ON COLUMN v_measure.money_yuan IS '措施中以元计的金额合计 / sum of its money figures in 元';
+COMMENT ON COLUMN v_measure.largest_money_yuan IS '措施中以元计的最大一笔金额（不同金额所指不同，不相加） / its largest money figure in 元 (its figures measure different things, so they are never added)';
 
 -- v_document: every document with what the warehouse holds about it -----------------------------
 CREATE OR REPLACE VIEW v_document AS
@@ -177,7 +177,7 @@ sections AS (SELECT document_id, count(*) AS sections FROM dim_section GROUP BY 
 facts AS (
     SELECT document_id, count(*) AS facts,
            count(*) FILTER (WHERE kind = 'money') AS money_facts,
-           sum(value_canonical) FILTER (WHERE kind = 'money' AND unit_canonical = '元') AS money_yuan
+           max(value_canonical) FILTER (WHERE kind = 'money' AND unit_canonical = '元') AS largest_money_yuan
     FROM fct_metric GROUP BY document_id
 ),
 items AS (
@@ -205,7 +205,7 @@ SELECT
     coalesce(sec.sections, 0) AS sections,
     coalesce(f.facts, 0) AS facts,
     coalesce(f.money_facts, 0) AS money_facts,
-    f.money_yuan,
+    f.largest_money_yuan,
     coalesce(i.items, 0) AS items,
     coalesce(i.item_groups, 0) AS item_groups,
     coalesce(m.measures, 0) AS measures,
@@ -242,7 +242,7 @@ COMMENT ON COLUMN v_document.content_sentences IS '非网页装饰的句子数 /
 COMMENT ON COLUMN v_document.sections IS '章节数 / sections';
 COMMENT ON COLUMN v_document.facts IS '指标事实数 / metric facts';
 COMMENT ON COLUMN v_document.money_facts IS '金额类事实数 / money facts';
-COMMENT ON COLUMN v_document.money_yuan IS '以元计的金额合计 / sum of money figures in 元';
+COMMENT ON COLUMN v_document.largest_money_yuan IS '以元计的最大一笔金额（不同金额所指不同，不相加） / the largest money figure in 元 (figures measure different things, so they are never added)';
 COMMENT ON COLUMN v_document.items IS '整改问题数（item_kind = problem） / rectification problems (item_kind = problem)';
 COMMENT ON COLUMN v_document.item_groups IS '问题组数 / problem groups';
 COMMENT ON COLUMN v_document.measures IS '整改措施数 / measures';

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import duckdb
@@ -38,3 +39,11 @@ def test_example_query_returns_rows_on_the_seed_warehouse(seed_warehouse: Path, 
     finally:
         con.close()
     assert rows, f"{path.name} returned no rows"
+
+
+def test_no_view_or_example_adds_up_figures() -> None:
+    """Figures measure different things (a budget, a turnover, both ends of a from/to pair): a
+    query that sums value_canonical across rows adds unlike quantities (issue 23)."""
+    summing = re.compile(r"sum\s*\(\s*(?:\w+\.)?value_canonical", re.IGNORECASE)
+    files = [*EXAMPLES, *sorted((REPO_ROOT / "sql").glob("*.sql"))]
+    assert [f.name for f in files if summing.search(f.read_text(encoding="utf-8"))] == []

@@ -127,7 +127,7 @@ def test_v_measure_has_every_measure_with_item_status_and_figures(seed_warehouse
     assert rows[3] == with_measure
     example = _rows(
         seed_warehouse,
-        "SELECT figure_list, money_yuan FROM v_measure WHERE figure_list LIKE '%1975亿元%'",
+        "SELECT figure_list, largest_money_yuan FROM v_measure WHERE figure_list LIKE '%1975亿元%'",
     )
     assert example and example[0][1] >= 1975e8
 
