@@ -9,6 +9,8 @@ written, with as_of at its end. Sentences stating neither get null here and
 
 from __future__ import annotations
 
+import re
+
 import polars as pl
 
 _AS_OF = (
@@ -89,8 +91,6 @@ def sentence_time(sentences: pl.DataFrame) -> pl.DataFrame:
 # one from its paragraph, then from the nearest section heading that names a year or a period,
 # then from the document's frame, and last from the publish date.
 
-_PLAN = r"“?(?P<plan>十[一二三四五六七八九]五)”?(?P<plan_end>末|时期末)?"
-_PLAN_TIME = r"“?(十[一二三四五六七八九]五)”?(?:时期|期间|以来|规划)"
 # 比2020年增长, 较“十三五”末改善: a comparison base names the time compared with, not the time
 # the figure holds for; it is removed before a time is read off a text.
 COMPARISON_BASE = (
@@ -122,16 +122,17 @@ def text_time(
     frames = _frames(time_frames)
     frame_re = "|".join(sorted(frames["frame"].to_list(), key=len, reverse=True))
     bare = pl.col(text).str.replace_all(COMPARISON_BASE, "")
+    plans = "|".join(re.escape(p) for p in sorted(plan_periods["name"].to_list(), key=len, reverse=True))
     s = frame.with_columns(
         bare.str.extract_groups(_AS_OF).alias("_a"),
         bare.str.extract_groups(_PERIOD).alias("_p"),
         bare.str.extract(f"((?:{_PERIOD}))", 1).alias("_period_text"),
-        bare.str.extract_groups(_PLAN).alias("_plan"),
-        bare.str.extract(_PLAN_TIME, 1).alias("_plan_time"),
+        bare.str.extract(f"“?({plans})”?", 1).alias("plan"),
+        bare.str.extract(f"“?({plans})”?(?:时期|期间|以来|规划)", 1).alias("_plan_time"),
         # 一九五五年上半年: a year written in Chinese digits, read with the same spans
         bare.str.extract_groups(_CN_PERIOD).alias("_cn"),
         bare.str.extract(f"({frame_re})", 1).alias("frame") if frame_re else pl.lit(None).alias("frame"),
-    ).unnest("_a", "_p", "_plan", "_cn")
+    ).unnest("_a", "_p", "_cn")
     s = s.with_columns(
         pl.coalesce("_plan_time", "plan").alias("plan"),
         pl.coalesce("py", pl.col("cy").str.replace_many(_CN_DIGITS, _AR_DIGITS)).alias("py"),
@@ -208,7 +209,6 @@ def text_time(
         "m2",
         "_period_text",
         "plan",
-        "plan_end",
         "frame",
         "_plan_time",
         "cy",
