@@ -78,6 +78,20 @@ def test_a_comparison_base_is_not_the_time_of_the_figure() -> None:
     assert (got["period"], got["as_of_source"]) == ("2025年", "section")
 
 
+def test_each_figure_of_a_from_to_pair_takes_the_year_written_before_it() -> None:
+    text = "报告\n发布日期：2026-01-27\n全省生产总值从2020年的3.68万亿元增长到2025年的4.93万亿元。\n"
+    got = facts(text)
+    assert got["3.68万亿元"]["as_of"] == dt.date(2020, 12, 31)
+    assert got["4.93万亿元"]["as_of"] == dt.date(2025, 12, 31)
+
+
+def test_years_written_in_chinese_digits_date_the_figures_after_them() -> None:
+    text = "报告\n比重由一九四九年的百分之六十三点三下降为一九五二年的百分之三十九。\n"
+    got = facts(text)
+    assert got["百分之六十三点三"]["as_of"] == dt.date(1949, 12, 31)
+    assert got["百分之三十九"]["as_of"] == dt.date(1952, 12, 31)
+
+
 def test_without_any_time_the_publish_date_is_the_as_of() -> None:
     got = facts("通报\n发布日期：2022-08-04\n共发现问题12个。\n")["12个"]
     assert (got["as_of"], got["as_of_source"], got["value_type"]) == (

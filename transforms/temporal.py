@@ -98,9 +98,16 @@ COMPARISON_BASE = (
     r"|(?:比|较|与)“?十[一二三四五六七八九]五”?(?:时期|期间)?(?:末)?(?:相比)?"
     r"|(?:比|较)(?:上年|去年)(?:同期)?"
 )
-_CN_PERIOD = r"(?P<cy>[〇零一二三四五六七八九]{4})年(?P<cspan>前三季度|上半年|下半年|全年|第?[一二三四]季度)?"
-_CN_DIGITS = list("〇零一二三四五六七八九")
-_AR_DIGITS = list("00123456789")
+_CN_PERIOD = (
+    r"(?P<cy>[〇○零一二三四五六七八九]{4})年(?P<cspan>前三季度|上半年|下半年|全年|第?[一二三四]季度)?"
+)
+# Any year with the span written after it, to find the one nearest before a figure.
+_ANY_PERIOD = (
+    r"(?:[0-9]{4}|[〇○零一二三四五六七八九]{4})\s*年\s*(?:[0-9]{1,2}\s*(?:[-－—至到~～]\s*[0-9]{1,2}\s*)?月"
+    r"|前三季度|上半年|下半年|全年|第?[一二三四1-4]季度|前两个月)?"
+)
+_CN_DIGITS = list("〇○零一二三四五六七八九")
+_AR_DIGITS = list("000123456789")
 _MONTH_END_DAYS = "12-31"
 
 
@@ -122,7 +129,10 @@ def text_time(
     frames = _frames(time_frames)
     frame_re = "|".join(sorted(frames["frame"].to_list(), key=len, reverse=True))
     bare = pl.col(text).str.replace_all(COMPARISON_BASE, "")
-    plans = "|".join(re.escape(p) for p in sorted(plan_periods["name"].to_list(), key=len, reverse=True))
+    plans = (
+        "|".join(re.escape(p) for p in sorted(plan_periods["name"].to_list(), key=len, reverse=True))
+        or "\x00"
+    )
     s = frame.with_columns(
         bare.str.extract_groups(_AS_OF).alias("_a"),
         bare.str.extract_groups(_PERIOD).alias("_p"),
@@ -131,7 +141,9 @@ def text_time(
         bare.str.extract(f"“?({plans})”?(?:时期|期间|以来|规划)", 1).alias("_plan_time"),
         # 一九五五年上半年: a year written in Chinese digits, read with the same spans
         bare.str.extract_groups(_CN_PERIOD).alias("_cn"),
-        bare.str.extract(f"({frame_re})", 1).alias("frame") if frame_re else pl.lit(None).alias("frame"),
+        bare.str.extract(f"({frame_re})", 1).alias("frame")
+        if frame_re
+        else pl.lit(None, dtype=pl.String).alias("frame"),
     ).unnest("_a", "_p", "_cn")
     s = s.with_columns(
         pl.coalesce("_plan_time", "plan").alias("plan"),
@@ -325,8 +337,30 @@ def flow_time(
             .drop("_pa", "_pp")
         )
     targets = "|".join(f"(?:{p})" for p in target_words["pattern"].to_list())
+    # The year nearest before the figure in its sentence: 由2020年的3.68万亿元增长到2025年的4.93万亿元
+    # dates each figure by its own year, where reading the sentence's first year would not.
+    nearest = text_time(
+        facts.select("metric_id", "sentence_id", "start_char")
+        .join(sentences.select("sentence_id", pl.col("start_char").alias("_ss"), "text"), on="sentence_id")
+        .select(
+            "metric_id",
+            pl.col("text")
+            .str.slice(0, pl.col("start_char") - pl.col("_ss"))
+            .str.replace_all(COMPARISON_BASE, "")
+            .str.extract_all(_ANY_PERIOD)
+            .list.last()
+            .alias("_near"),
+        )
+        .filter(pl.col("_near").is_not_null())
+        .with_columns(pl.lit(None, dtype=pl.Int32).alias("_no_year")),
+        "_near",
+        "_no_year",
+        time_frames.clear(),
+        plan_periods.clear(),
+    ).select("metric_id", pl.col("t_as_of").alias("n_as_of"), pl.col("t_period").alias("n_period"))
     out = (
-        facts.join(
+        facts.join(nearest, on="metric_id", how="left")
+        .join(
             sent.select(
                 "sentence_id", "t_as_of", "t_period", "p_as_of", "p_period", pl.col("text").alias("_s")
             ),
@@ -335,6 +369,24 @@ def flow_time(
         )
         .join(sec.select("section_id", "s_as_of", "s_period"), on="section_id", how="left")
         .join(docs, on="document_id", how="left")
+    )
+    near = (pl.col("as_of_source") == "period") & pl.col("n_as_of").is_not_null()
+    out = out.with_columns(
+        pl.when(near).then(pl.col("n_as_of")).otherwise(pl.col("as_of")).alias("as_of"),
+        pl.when(near).then(pl.col("n_period")).otherwise(pl.col("period")).alias("period"),
+        pl.when(pl.col("as_of_source").is_in(["document", "none"]) & pl.col("n_as_of").is_not_null())
+        .then(pl.lit("period"))
+        .otherwise(pl.col("as_of_source"))
+        .alias("as_of_source"),
+    ).with_columns(
+        pl.when(pl.col("as_of_source").eq("period") & pl.col("n_as_of").is_not_null())
+        .then(pl.col("n_as_of"))
+        .otherwise(pl.col("as_of"))
+        .alias("as_of"),
+        pl.when(pl.col("as_of_source").eq("period") & pl.col("n_as_of").is_not_null())
+        .then(pl.col("n_period"))
+        .otherwise(pl.col("period"))
+        .alias("period"),
     )
     own = pl.col("as_of_source").is_in(["sentence", "period"])
     frame_as_of = pl.when(pl.col("_work_report")).then(pl.date(pl.col("_ry") - 1, 12, 31))
@@ -409,4 +461,6 @@ def flow_time(
         "_ry",
         "_work_report",
         "_src",
+        "n_as_of",
+        "n_period",
     )
