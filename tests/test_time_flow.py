@@ -10,7 +10,7 @@ import pytest
 
 from flows.reference import load_reference
 from flows.tables import extract_documents
-from tests.conftest import doc_frame
+from tests.conftest import TESTS_DIR, doc_frame
 from transforms.temporal import text_time
 
 
@@ -119,3 +119,21 @@ def test_text_time_reads_years_plans_and_frames(text: str, as_of: dt.date | None
         pl.DataFrame({"t": [text], "ry": [2026]}), "t", "ry", ref.time_frames, ref.plan_periods
     ).row(0, named=True)
     assert (got["t_as_of"], got["t_period"]) == (as_of, period)
+
+
+HAND_CHECKED = TESTS_DIR / "fixtures" / "as_of"
+
+
+def test_thirty_hand_checked_facts_of_three_work_reports_have_their_as_of() -> None:
+    """30 facts of three work reports of 2026, 2008 and 1955, chosen evenly along each text (every
+    n-th figure) and dated by reading them: review sections, plan sections and targets, from/to
+    pairs, Chinese-numeral years (tests/fixtures/as_of/facts.csv)."""
+    want = pl.read_csv(HAND_CHECKED / "facts.csv", schema_overrides={"as_of": pl.Date})
+    texts = {p.name: p.read_text(encoding="utf-8") for p in HAND_CHECKED.glob("*.txt")}
+    got = extract_documents(doc_frame(texts))["fct_metric"].select(
+        pl.col("doc"), pl.col("start_char").alias("start"), pl.col("as_of").alias("got")
+    )
+    rows = want.join(got, on=["doc", "start"], how="left")
+    assert rows["got"].null_count() < rows.height
+    wrong = rows.filter(pl.col("got") != pl.col("as_of")).select("doc", "start", "text", "as_of", "got")
+    assert wrong.height == 0, wrong

@@ -193,9 +193,14 @@ def text_time(
     ok_abs = in_range & (y.is_not_null() | py.is_not_null())
     plan_ok = pl.col("first_year").is_not_null()
     rel_ok = pl.col("first_offset").is_not_null() & ry.is_not_null()
+    # The narrowest time wins: a date or a year, then a one-year frame (今年, 去年), then a plan
+    # period, then a frame of several years (过去五年): 今年是“十五五”开局之年 is about this year.
+    one_year = rel_ok & (pl.col("first_offset") == pl.col("last_offset"))
     return s.with_columns(
         pl.when(ok_abs)
         .then(pl.coalesce(absolute, period_end))
+        .when(one_year)
+        .then(pl.date(rel_last, 12, 31))
         .when(plan_ok)
         .then(pl.date(pl.col("last_year").cast(pl.Int32), 12, 31))
         .when(rel_ok)
@@ -205,11 +210,14 @@ def text_time(
         .then(pl.coalesce("_period_text", pl.format("{}年", py)))
         .when(ok_abs)
         .then(None)
+        .when(one_year)
+        .then(span(rel_first, rel_last))
         .when(plan_ok)
         .then(span(pl.col("first_year"), pl.col("last_year")))
         .when(rel_ok)
         .then(span(rel_first, rel_last))
         .alias("t_period"),
+        (ok_abs | one_year).fill_null(False).alias("t_narrow"),
     ).drop(
         "y",
         "m",
@@ -290,14 +298,17 @@ def flow_time(
     )
     # The paragraph: the nearest earlier sentence of the same paragraph that names a time.
     sent = sent.sort("sentence_id").with_row_index("_i")
-    named = sent.filter(pl.col("t_as_of").is_not_null()).select(
+    named = sent.filter(pl.col("t_narrow")).select(
         pl.col("_i").alias("_src_i"), pl.col("t_as_of").alias("p_as_of"), pl.col("t_period").alias("p_period")
     )
     sent = (
         sent.with_columns(
-            pl.when(pl.col("t_as_of").is_not_null())
+            # only a date or a single year carries on to the next sentences; a plan period named in
+            # passing (按照“十一五”规划…) frames the paragraph, it does not date its figures
+            pl.when(pl.col("t_narrow"))
             .then(pl.col("_i"))
             .forward_fill()
+            .shift(1)
             .over(["document_id", "paragraph_index"])
             .alias("_src_i")
         )
@@ -337,27 +348,47 @@ def flow_time(
             .drop("_pa", "_pp")
         )
     targets = "|".join(f"(?:{p})" for p in target_words["pattern"].to_list())
-    # The year nearest before the figure in its sentence: 由2020年的3.68万亿元增长到2025年的4.93万亿元
-    # dates each figure by its own year, where reading the sentence's first year would not.
-    nearest = text_time(
+    # The figure's own sentence is read up to the figure: a time named after it (…，与国家“十五五”
+    # 目标衔接) is not its time. The year nearest before it dates it (由2020年的3.68万亿元增长到
+    # 2025年的4.93万亿元), else a frame or plan period before it (过去一年，…).
+    prefix = (
         facts.select("metric_id", "sentence_id", "start_char")
         .join(sentences.select("sentence_id", pl.col("start_char").alias("_ss"), "text"), on="sentence_id")
+        .join(facts.select("metric_id", "document_id"), on="metric_id")
+        .join(docs.select("document_id", "_ry"), on="document_id", how="left")
         .select(
             "metric_id",
-            pl.col("text")
-            .str.slice(0, pl.col("start_char") - pl.col("_ss"))
+            "_ry",
+            pl.col("text").str.slice(0, pl.col("start_char") - pl.col("_ss")).alias("_pre"),
+        )
+    )
+    before = text_time(prefix, "_pre", "_ry", time_frames, plan_periods).select(
+        "metric_id", pl.col("t_as_of").alias("b_as_of"), pl.col("t_period").alias("b_period")
+    )
+    nearest = text_time(
+        prefix.select(
+            "metric_id",
+            pl.col("_pre")
             .str.replace_all(COMPARISON_BASE, "")
             .str.extract_all(_ANY_PERIOD)
             .list.last()
             .alias("_near"),
-        )
-        .filter(pl.col("_near").is_not_null())
-        .with_columns(pl.lit(None, dtype=pl.Int32).alias("_no_year")),
+            pl.lit(None, dtype=pl.Int32).alias("_no_year"),
+        ).filter(pl.col("_near").is_not_null()),
         "_near",
         "_no_year",
         time_frames.clear(),
         plan_periods.clear(),
     ).select("metric_id", pl.col("t_as_of").alias("n_as_of"), pl.col("t_period").alias("n_period"))
+    nearest = before.join(nearest, on="metric_id", how="left").select(
+        "metric_id",
+        pl.coalesce("n_as_of", "b_as_of").alias("n_as_of"),
+        pl.when(pl.col("n_as_of").is_not_null())
+        .then(pl.col("n_period"))
+        .otherwise(pl.col("b_period"))
+        .alias("n_period"),
+        pl.col("n_as_of").is_not_null().alias("n_absolute"),
+    )
     out = (
         facts.join(nearest, on="metric_id", how="left")
         .join(
@@ -370,30 +401,18 @@ def flow_time(
         .join(sec.select("section_id", "s_as_of", "s_period"), on="section_id", how="left")
         .join(docs, on="document_id", how="left")
     )
-    near = (pl.col("as_of_source") == "period") & pl.col("n_as_of").is_not_null()
+    near = (pl.col("as_of_source") == "period") & pl.col("n_absolute").fill_null(False)
     out = out.with_columns(
         pl.when(near).then(pl.col("n_as_of")).otherwise(pl.col("as_of")).alias("as_of"),
         pl.when(near).then(pl.col("n_period")).otherwise(pl.col("period")).alias("period"),
-        pl.when(pl.col("as_of_source").is_in(["document", "none"]) & pl.col("n_as_of").is_not_null())
-        .then(pl.lit("period"))
-        .otherwise(pl.col("as_of_source"))
-        .alias("as_of_source"),
-    ).with_columns(
-        pl.when(pl.col("as_of_source").eq("period") & pl.col("n_as_of").is_not_null())
-        .then(pl.col("n_as_of"))
-        .otherwise(pl.col("as_of"))
-        .alias("as_of"),
-        pl.when(pl.col("as_of_source").eq("period") & pl.col("n_as_of").is_not_null())
-        .then(pl.col("n_period"))
-        .otherwise(pl.col("period"))
-        .alias("period"),
     )
-    own = pl.col("as_of_source").is_in(["sentence", "period"])
+    # Its own sentence's time counts when it stands before the figure (截至… always does).
+    own = (pl.col("as_of_source") == "sentence") | near
     frame_as_of = pl.when(pl.col("_work_report")).then(pl.date(pl.col("_ry") - 1, 12, 31))
     out = out.with_columns(
         pl.when(own)
         .then(pl.col("as_of_source"))
-        .when(pl.col("t_as_of").is_not_null())
+        .when(pl.col("n_as_of").is_not_null())
         .then(pl.lit("sentence"))
         .when(pl.col("p_as_of").is_not_null())
         .then(pl.lit("paragraph"))
@@ -411,7 +430,7 @@ def flow_time(
         pl.when(own)
         .then(pl.col("as_of"))
         .when(src == "sentence")
-        .then(pl.col("t_as_of"))
+        .then(pl.col("n_as_of"))
         .when(src == "paragraph")
         .then(pl.col("p_as_of"))
         .when(src == "section")
@@ -423,7 +442,7 @@ def flow_time(
         pl.when(own)
         .then(pl.col("period"))
         .when(src == "sentence")
-        .then(pl.col("t_period"))
+        .then(pl.col("n_period"))
         .when(src == "paragraph")
         .then(pl.col("p_period"))
         .when(src == "section")
@@ -463,4 +482,5 @@ def flow_time(
         "_src",
         "n_as_of",
         "n_period",
+        "n_absolute",
     )
