@@ -19,8 +19,13 @@ CREATE TABLE IF NOT EXISTS stg_documents (
     document_id   VARCHAR PRIMARY KEY,
     file_name     VARCHAR NOT NULL,
     title         VARCHAR,
+    title_source  VARCHAR,               -- where each field came from (sql/010):
     publisher     VARCHAR,
+    publisher_source VARCHAR,            -- title_line | signature | header | body | file | none
     publish_date  DATE,
+    publish_date_source VARCHAR,
+    report_year   INTEGER,               -- the publish date's year, or the file name's
+    report_year_source VARCHAR,
     char_count    BIGINT NOT NULL
 );
 
@@ -113,12 +118,19 @@ CREATE TABLE IF NOT EXISTS quarantine (
 CREATE TABLE IF NOT EXISTS dim_document (
     document_id     VARCHAR PRIMARY KEY,
     title           VARCHAR,
+    title_source    VARCHAR,              -- as in stg_documents (sql/010)
     publisher       VARCHAR,
+    publisher_source VARCHAR,
     publish_date    DATE,
+    publish_date_source VARCHAR,
+    report_year     INTEGER,
+    report_year_source VARCHAR,
     region_province VARCHAR,
     region_city     VARCHAR,
     region_district VARCHAR,
-    genre           VARCHAR NOT NULL,     -- rectification_report | discipline_feature | other
+    region_source   VARCHAR,
+    genre           VARCHAR NOT NULL,     -- work_report | audit_report | rectification_report | discipline_feature | other
+    genre_source    VARCHAR,
     file_name       VARCHAR NOT NULL,
     content_sha256  VARCHAR,
     char_count      BIGINT NOT NULL

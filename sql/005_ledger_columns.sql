@@ -7,3 +7,18 @@ ALTER TABLE stg_sentences ADD COLUMN IF NOT EXISTS section_path VARCHAR;
 ALTER TABLE fct_metric ADD COLUMN IF NOT EXISTS section_id VARCHAR;
 ALTER TABLE fct_metric ADD COLUMN IF NOT EXISTS section_path VARCHAR;
 ALTER TABLE fct_metric ADD COLUMN IF NOT EXISTS measure_id VARCHAR;
+-- Where each of a document's header fields came from (issue 23; their comments are in 010). They
+-- are added here, before 007 re-creates v_document over dim_document.*, so that the view has them
+-- when 010 comments on its columns.
+ALTER TABLE stg_documents ADD COLUMN IF NOT EXISTS title_source VARCHAR;
+ALTER TABLE stg_documents ADD COLUMN IF NOT EXISTS publisher_source VARCHAR;
+ALTER TABLE stg_documents ADD COLUMN IF NOT EXISTS publish_date_source VARCHAR;
+ALTER TABLE stg_documents ADD COLUMN IF NOT EXISTS report_year INTEGER;
+ALTER TABLE stg_documents ADD COLUMN IF NOT EXISTS report_year_source VARCHAR;
+ALTER TABLE dim_document ADD COLUMN IF NOT EXISTS title_source VARCHAR;
+ALTER TABLE dim_document ADD COLUMN IF NOT EXISTS publisher_source VARCHAR;
+ALTER TABLE dim_document ADD COLUMN IF NOT EXISTS publish_date_source VARCHAR;
+ALTER TABLE dim_document ADD COLUMN IF NOT EXISTS report_year INTEGER;
+ALTER TABLE dim_document ADD COLUMN IF NOT EXISTS report_year_source VARCHAR;
+ALTER TABLE dim_document ADD COLUMN IF NOT EXISTS region_source VARCHAR;
+ALTER TABLE dim_document ADD COLUMN IF NOT EXISTS genre_source VARCHAR;
