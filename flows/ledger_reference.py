@@ -1,6 +1,6 @@
 """Load the ledger's reference data (``seeds/*.csv``) into the frames the ledger transforms take.
 
-The ledger transforms (``dim_document``, ``boilerplate``, ``dim_section``,
+The ledger transforms (``stg_documents``, ``dim_document``, ``boilerplate``, ``dim_section``,
 ``fct_rectification_item``, ``fct_measure``, ``dim_org_unit``,
 ``fct_supervision_activity``) never read files: every word list and pattern they
 use arrives as a Polars frame from here, so a new province's phrasing is a CSV
@@ -42,4 +42,5 @@ def load_ledger_reference(seeds_dir: Path = SEEDS_DIR) -> LedgerReference:
         org_levels=_csv(seeds_dir / "org_levels.csv"),
         org_false_names=_csv(seeds_dir / "org_false_names.csv"),
         supervision_terms=_csv(seeds_dir / "supervision_terms.csv"),
+        document_structure=_csv(seeds_dir / "document_structure.csv"),
     )

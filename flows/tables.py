@@ -44,10 +44,11 @@ def extract_documents(documents: pl.DataFrame) -> dict[str, pl.DataFrame]:
     and gives each fact its section and measure.
     """
     ref = load_reference()
-    docs = stg_documents(documents)
+    ledger_ref = load_ledger_reference()
+    docs = stg_documents(documents, ledger_ref.document_structure)
     sentences = stg_sentences(documents)
     facts = fct_metric(sentences, docs, ref)
-    ledger = build_ledger(documents, docs, sentences, load_ledger_reference(), facts)
+    ledger = build_ledger(documents, docs, sentences, ledger_ref, facts)
     ledger["fct_metric"] = flow_time(
         ledger["fct_metric"],
         ledger["stg_sentences"],

@@ -47,13 +47,20 @@ def doc_frame(texts: dict[str, str]) -> pl.DataFrame:
     )
 
 
+def staged_documents(docs: pl.DataFrame) -> pl.DataFrame:
+    """``stg_documents`` of a raw-documents frame, with the seeds' document structure."""
+    from flows.ledger_reference import load_ledger_reference
+    from transforms.stg_documents import stg_documents
+
+    return stg_documents(docs, load_ledger_reference().document_structure)
+
+
 def extract(text: str) -> list[dict[str, object]]:
     """Mentions of one text through the real transforms."""
     from flows.reference import load_reference
     from transforms.fct_metric import fct_metric
-    from transforms.stg_documents import stg_documents
     from transforms.stg_sentences import stg_sentences
 
     docs = doc_frame({"case.txt": text})
-    facts = fct_metric(stg_sentences(docs), stg_documents(docs), load_reference())
+    facts = fct_metric(stg_sentences(docs), staged_documents(docs), load_reference())
     return facts.to_dicts()

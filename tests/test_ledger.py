@@ -14,7 +14,7 @@ import polars as pl
 import pytest
 
 from flows.ledger_reference import load_ledger_reference
-from tests.conftest import doc_frame
+from tests.conftest import doc_frame, staged_documents
 from transforms.boilerplate import drop_boilerplate, mark_boilerplate
 from transforms.dim_document import dim_document
 from transforms.dim_org_unit import bridge_sentence_org, dim_org_unit, org_mentions
@@ -24,7 +24,6 @@ from transforms.fct_rectification_item import fct_rectification_item
 from transforms.fct_supervision_activity import fct_supervision_activity
 from transforms.ledger import build_ledger
 from transforms.spans import find_spans
-from transforms.stg_documents import stg_documents
 from transforms.stg_sentences import stg_sentences
 
 COUNTY_REPORT = """中共安徽省六安市霍山县委关于市委第三轮巡察整改进展情况的通报
@@ -107,7 +106,7 @@ def ref():
 
 def _staged(texts: dict[str, str]) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     docs = doc_frame(texts)
-    return docs, stg_documents(docs), stg_sentences(docs)
+    return docs, staged_documents(docs), stg_sentences(docs)
 
 
 def _sliced(frame: pl.DataFrame, docs: pl.DataFrame, start: str, end: str, text: str) -> None:
@@ -152,7 +151,7 @@ def test_a_feature_is_about_the_province_it_names_most_and_a_municipality_is_its
 
 def test_content_hash_is_carried_when_the_input_has_it(ref) -> None:
     docs = doc_frame({"a.txt": COUNTY_REPORT}).with_columns(pl.lit("ab" * 32).alias("content_sha256"))
-    d = dim_document(docs, stg_documents(docs), ref.regions, ref.region_suffixes, ref.genre_rules)
+    d = dim_document(docs, staged_documents(docs), ref.regions, ref.region_suffixes, ref.genre_rules)
     assert d["content_sha256"].to_list() == ["ab" * 32]
 
 

@@ -21,9 +21,8 @@ import pytest
 
 from flows.ingest import read_folder
 from flows.ledger_reference import load_ledger_reference
-from tests.conftest import SEEDS_RAW
+from tests.conftest import SEEDS_RAW, staged_documents
 from transforms.ledger import build_ledger
-from transforms.stg_documents import stg_documents
 from transforms.stg_sentences import stg_sentences
 
 REPORTS = ("003_59a226dc23570f64.txt", "004_9a9d1e4e8ebcd03f.txt")
@@ -68,7 +67,7 @@ order by all
 def seeds() -> dict[str, pl.DataFrame]:
     raw, quarantine = read_folder(SEEDS_RAW)
     assert quarantine.is_empty()
-    ledger = build_ledger(raw, stg_documents(raw), stg_sentences(raw), load_ledger_reference())
+    ledger = build_ledger(raw, staged_documents(raw), stg_sentences(raw), load_ledger_reference())
     ledger["raw"] = raw
     return ledger
 

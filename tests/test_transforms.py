@@ -6,10 +6,9 @@ import datetime as dt
 
 import polars as pl
 
-from tests.conftest import doc_frame
+from tests.conftest import doc_frame, staged_documents
 from transforms.numbers import chinese_value
 from transforms.spans import find_spans
-from transforms.stg_documents import stg_documents
 from transforms.stg_sentences import stg_sentences
 
 
@@ -33,7 +32,7 @@ def test_documents_take_title_publisher_and_date_from_header_fields() -> None:
         "某某市人民政府网站\n当前位置: 首页>公开\n\n"
         "某县关于巡察整改进展情况的通报\n发布日期: 2023-05-06 09:00  来源: 中共某县委员会\n正文。\n"
     )
-    d = stg_documents(doc_frame({"x.txt": text})).row(0, named=True)
+    d = staged_documents(doc_frame({"x.txt": text})).row(0, named=True)
     assert d["title"] == "某县关于巡察整改进展情况的通报"
     assert d["publisher"] == "中共某县委员会"
     assert d["publish_date"] == dt.date(2023, 5, 6)
@@ -41,7 +40,7 @@ def test_documents_take_title_publisher_and_date_from_header_fields() -> None:
 
 def test_documents_fall_back_to_the_dated_signature() -> None:
     text = "关于整改情况的通报\n\n正文第一段。\n\n中共某市委员会\n\n2021年12月3日\n"
-    d = stg_documents(doc_frame({"x.txt": text})).row(0, named=True)
+    d = staged_documents(doc_frame({"x.txt": text})).row(0, named=True)
     assert d["publisher"] == "中共某市委员会"
     assert d["publish_date"] == dt.date(2021, 12, 3)
 
@@ -57,11 +56,11 @@ def test_chinese_numerals_read_as_values() -> None:
 
 def test_an_impossible_date_is_null_not_an_error() -> None:
     text = "关于整改情况的通报\n发布日期: 2021-13-45\n正文截至2021年14月，共3家。\n\n某委\n\n2422年48月16日\n"
-    d = stg_documents(doc_frame({"x.txt": text})).row(0, named=True)
+    d = staged_documents(doc_frame({"x.txt": text})).row(0, named=True)
     assert d["publish_date"] is None
 
 
 def test_an_implausible_publish_date_is_null_so_one_odd_document_does_not_stop_the_load() -> None:
     text = "关于整改情况的通报\n发布日期: 2066-08-16\n正文。\n"
-    d = stg_documents(doc_frame({"x.txt": text})).row(0, named=True)
+    d = staged_documents(doc_frame({"x.txt": text})).row(0, named=True)
     assert d["publish_date"] is None

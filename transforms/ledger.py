@@ -31,6 +31,8 @@ class LedgerReference:
       units and prefecture-level cities with their province
     - ``region_suffixes``: ``suffix, level, note`` (seeds/region_suffixes.csv): 省/市/自治区/区/县/旗…
     - ``genre_rules``: ``genre, scope, pattern, min_count, weight`` (seeds/genre_rules.csv)
+    - ``document_structure``: ``structure, pattern, why`` (seeds/document_structure.csv): how
+      a report's title block, header, signature and opening are laid out
     - ``boilerplate_patterns``: ``reason, scope, pattern`` (seeds/boilerplate_patterns.csv)
     - ``heading_patterns``: ``level, kind, pattern`` (seeds/heading_patterns.csv)
     - ``item_patterns``: ``kind, name, anchor, pattern, category, can_group`` (seeds/item_patterns.csv)
@@ -57,6 +59,7 @@ class LedgerReference:
     org_levels: pl.DataFrame
     org_false_names: pl.DataFrame
     supervision_terms: pl.DataFrame
+    document_structure: pl.DataFrame
 
 
 def build_ledger(
