@@ -17,9 +17,20 @@ province's inspectors is not about Beijing, however often Beijing is named). A
 province-level municipality (天津市) is its own city, so ``region_city`` repeats it and
 a district (滨海新区) sits directly below.
 
+A report of a national body (国务院, 全国人民代表大会: the ``national`` rows of
+``seeds/document_structure.csv``) is about the whole country: the provinces its body names
+(台湾, 香港) are not its region, which stays null. The file name is the last resort
+(``2026_某省_政府工作报告.txt``).
+
 Genre. ``seeds/genre_rules.csv`` scores each genre: a rule adds its weight when its
 pattern occurs at least ``min_count`` times in the title or the text. The best score
-wins if it reaches 2, else the genre is ``other``.
+wins if it reaches 2, else the genre is ``other``; a text that decides nothing then
+takes the genre its file name names, by the title rules.
+
+Each field says where it came from, as ``as_of_source`` does for a figure: ``region_source``
+is the source of the title or publisher that named the place, ``body`` or ``file``;
+``genre_source`` is the title's source when a title rule counted, else ``body`` or ``file``;
+``none`` when nothing decided (no region, genre ``other``).
 """
 
 from __future__ import annotations
@@ -28,8 +39,15 @@ import polars as pl
 
 from transforms.ledger_text import alternation
 from transforms.spans import find_spans
+from transforms.stg_documents import alternation as structure_alternation
 
 _MIN_GENRE_SCORE = 2
+_HEAD_CHARS = 3000  # where a report's title block is looked for
+
+
+def _file_stem() -> pl.Expr:
+    """The file name without its extension, separators as spaces: what a file name can say."""
+    return pl.col("file_name").str.replace(r"\.[^.]*$", "").str.replace_all(r"[_\s]+", " ")
 
 
 def _suffixes(region_suffixes: pl.DataFrame, level: str) -> str:
@@ -62,8 +80,13 @@ def _header_regions(
         f"([^\\s关于委的省市]{{2,5}}?(?:{dist_sfx})){org_end}",
         1,
     )
+    in_title = pl.col("title").fill_null("").str.contains(f"{prov_alt}|{city_alt}")
     out = stg_docs.select(
         "document_id",
+        pl.when(in_title)
+        .then(pl.col("title_source"))
+        .otherwise(pl.col("publisher_source"))
+        .alias("_h_source"),
         province_raw.replace(short_to_full).alias("_h_province"),
         pl.coalesce(city_named, city_after_prov).alias("_h_city"),
         district.alias("_h_district"),
@@ -115,32 +138,104 @@ def _body_province(documents: pl.DataFrame, regions: pl.DataFrame) -> pl.DataFra
     )
 
 
-def _genre(documents: pl.DataFrame, stg_docs: pl.DataFrame, genre_rules: pl.DataFrame) -> pl.DataFrame:
-    frame = documents.select("document_id", "text").join(
-        stg_docs.select("document_id", "title"), on="document_id"
-    )
+def _genre_scores(frame: pl.DataFrame, genre_rules: pl.DataFrame, title: pl.Expr) -> pl.DataFrame:
+    """Per document and genre: the summed weight of the rules that hold, and whether a title rule did."""
     scores = []
     for rule in genre_rules.iter_rows(named=True):  # a few CSV rows → one expression each
-        col = pl.col("title").fill_null("") if rule["scope"] == "title" else pl.col("text")
-        hit = col.str.count_matches(rule["pattern"]) >= rule["min_count"]
+        col = title if rule["scope"] == "title" else pl.col("text")
+        hit = col.str.count_matches(rule["pattern"]).fill_null(0) >= rule["min_count"]
         scores.append(
-            pl.when(hit).then(pl.lit(rule["weight"])).otherwise(0).alias(f"{rule['genre']}|{len(scores)}")
+            pl.when(hit)
+            .then(pl.lit(rule["weight"]))
+            .otherwise(0)
+            .alias(f"{rule['genre']}|{rule['scope']}|{len(scores)}")
         )
     scored = frame.select("document_id", *scores).unpivot(index="document_id", variable_name="rule")
-    best = (
-        scored.with_columns(pl.col("rule").str.split("|").list.first().alias("genre"))
+    parts = pl.col("rule").str.split("|")
+    return (
+        scored.with_columns(parts.list.get(0).alias("genre"), (parts.list.get(1) == "title").alias("_title"))
         .group_by(["document_id", "genre"])
-        .agg(pl.col("value").sum().alias("score"))
+        .agg(
+            pl.col("value").sum().alias("score"),
+            (pl.col("_title") & (pl.col("value") > 0)).any().alias("by_title"),
+        )
         .sort(["document_id", "score", "genre"], descending=[False, True, False])
         .group_by("document_id", maintain_order=True)
-        .agg(pl.col("genre").first(), pl.col("score").first())
+        .agg(pl.col("genre", "score", "by_title").first())
     )
-    return best.select(
+
+
+def _genre(documents: pl.DataFrame, stg_docs: pl.DataFrame, genre_rules: pl.DataFrame) -> pl.DataFrame:
+    """``genre`` and ``genre_source``: by the title and text, else by the title rules on the file name."""
+    frame = documents.select("document_id", "text", "file_name").join(
+        stg_docs.select("document_id", "title", "title_source"), on="document_id"
+    )
+    by_text = _genre_scores(frame, genre_rules, pl.col("title").fill_null(""))
+    title_rules = genre_rules.filter(pl.col("scope") == "title")
+    by_file = _genre_scores(frame, title_rules, _file_stem()).select(
+        "document_id", pl.col("genre").alias("_f_genre"), pl.col("score").alias("_f_score")
+    )
+    decided = pl.col("score") >= _MIN_GENRE_SCORE
+    from_file = ~decided & (pl.col("_f_score") >= _MIN_GENRE_SCORE)
+    return (
+        frame.select("document_id", "title_source")
+        .join(by_text, on="document_id", how="left")
+        .join(by_file, on="document_id", how="left")
+        .select(
+            "document_id",
+            pl.when(decided)
+            .then(pl.col("genre"))
+            .when(from_file)
+            .then(pl.col("_f_genre"))
+            .otherwise(pl.lit("other"))
+            .alias("genre"),
+            pl.when(decided & pl.col("by_title"))
+            .then(pl.col("title_source"))
+            .when(decided)
+            .then(pl.lit("body"))
+            .when(from_file)
+            .then(pl.lit("file"))
+            .otherwise(pl.lit("none"))
+            .alias("genre_source"),
+        )
+    )
+
+
+def _national(docs: pl.DataFrame, stg_docs: pl.DataFrame, structure: pl.DataFrame) -> pl.DataFrame:
+    """Whether a national body issued the report: its publisher or title, or the congress of its
+    delivery line (——…在第十四届全国人民代表大会…上), names one."""
+    national = structure_alternation(structure, "national")
+    occasion = structure_alternation(structure, "occasion")
+    occasion_line = pl.col("text").str.head(_HEAD_CHARS).str.extract(f"(?m)((?:{occasion}).*)$", 1)
+    delivered_to = docs.select(
+        "document_id", occasion_line.str.contains(national).alias("_delivered_national")
+    )
+    named = pl.concat_str([pl.col("publisher").fill_null(""), pl.col("title").fill_null("")], separator="\n")
+    return (
+        stg_docs.select("document_id", named.str.contains(national).alias("_named_national"))
+        .join(delivered_to, on="document_id", how="left")
+        .select(
+            "document_id",
+            (pl.col("_named_national") | pl.col("_delivered_national").fill_null(False)).alias("_national"),
+        )
+    )
+
+
+def _file_regions(docs: pl.DataFrame, regions: pl.DataFrame) -> pl.DataFrame:
+    """The province, or the city and its province, that the file name names (2026_某省_….txt)."""
+    provinces = regions.filter(pl.col("level") == "province")
+    prefectures = regions.filter(pl.col("level") == "prefecture")
+    short_to_full = dict(zip(provinces["short_name"], provinces["name"], strict=True))
+    city_to_province = dict(zip(prefectures["name"], prefectures["province"], strict=True))
+    stem = _file_stem()
+    city = stem.str.extract(f"({alternation(prefectures['name'])})", 1)
+    province = stem.str.extract(f"({alternation([*provinces['name'], *provinces['short_name']])})", 1)
+    return docs.select(
         "document_id",
-        pl.when(pl.col("score") >= _MIN_GENRE_SCORE)
-        .then(pl.col("genre"))
-        .otherwise(pl.lit("other"))
-        .alias("genre"),
+        pl.coalesce(
+            province.replace(short_to_full), city.replace_strict(city_to_province, default=None)
+        ).alias("_f_province"),
+        city.alias("_f_city"),
     )
 
 
@@ -150,15 +245,17 @@ def dim_document(
     regions: pl.DataFrame,
     region_suffixes: pl.DataFrame,
     genre_rules: pl.DataFrame,
+    structure: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    """One row per document: identity, header fields, region and genre.
+    """One row per document: identity, header fields, region and genre, each with its source.
 
     ``documents`` is ``raw_documents`` (``document_id, file_name, text`` and optionally
     ``content_sha256``); ``stg_docs`` is ``stg_documents``. The reference frames are
-    ``seeds/regions.csv``, ``seeds/region_suffixes.csv`` and ``seeds/genre_rules.csv``.
+    ``seeds/regions.csv``, ``seeds/region_suffixes.csv``, ``seeds/genre_rules.csv`` and
+    ``seeds/document_structure.csv`` (``structure``: without it no body is known to be
+    national, so a national report takes the province its body names most).
 
-    Columns: document_id, title, publisher, publish_date, region_province, region_city,
-    region_district, genre, file_name, content_sha256, char_count.
+    Columns: see ``DIM_DOCUMENT_COLUMNS``.
     """
     docs = documents.unique("document_id", keep="first", maintain_order=True)
     prefecture_province = regions.filter(pl.col("level") == "prefecture").select(
@@ -168,35 +265,82 @@ def dim_document(
         pl.col("name").alias("region_province"), pl.col("kind").alias("_kind")
     )
     sha = pl.col("content_sha256") if "content_sha256" in docs.columns else pl.lit(None, dtype=pl.String)
+    national = (
+        _national(docs, stg_docs, structure)
+        if structure is not None
+        else stg_docs.select("document_id", pl.lit(False).alias("_national"))
+    )
+    header = pl.col("_h_province").is_not_null() | pl.col("_c_province").is_not_null()
+    body = pl.col("_b_province").is_not_null() & ~pl.col("_national")
+    by_file = pl.col("_f_province").is_not_null() & ~pl.col("_national")
     out = (
-        stg_docs.select("document_id", "title", "publisher", "publish_date", "char_count")
+        stg_docs.select("document_id", *STG_FIELDS, "char_count")
         .join(
             docs.select("document_id", "file_name", sha.alias("content_sha256")), on="document_id", how="left"
         )
         .join(_header_regions(stg_docs, regions, region_suffixes), on="document_id", how="left")
         .join(prefecture_province, on="_h_city", how="left")
         .join(_body_province(docs, regions), on="document_id", how="left")
+        .join(_file_regions(docs, regions), on="document_id", how="left")
+        .join(national, on="document_id", how="left")
         .join(_genre(docs, stg_docs, genre_rules), on="document_id", how="left")
-        .with_columns(pl.coalesce("_h_province", "_c_province", "_b_province").alias("region_province"))
+        .with_columns(
+            pl.when(header)
+            .then(pl.coalesce("_h_province", "_c_province"))
+            .when(body)
+            .then(pl.col("_b_province"))
+            .when(by_file)
+            .then(pl.col("_f_province"))
+            .alias("region_province"),
+            pl.when(header)
+            .then(pl.col("_h_source"))
+            .when(body)
+            .then(pl.lit("body"))
+            .when(by_file)
+            .then(pl.lit("file"))
+            .otherwise(pl.lit("none"))
+            .alias("region_source"),
+            pl.when(header)
+            .then(pl.col("_h_city"))
+            .when(~body & by_file)
+            .then(pl.col("_f_city"))
+            .alias("_city"),
+        )
         .join(kinds, on="region_province", how="left")
         .with_columns(
             pl.when(pl.col("_kind") == "直辖市")
             .then(pl.col("region_province"))
-            .otherwise(pl.col("_h_city"))
+            .otherwise(pl.col("_city"))
             .alias("region_city"),
             pl.col("_h_district").alias("region_district"),
         )
     )
-    return out.select(
-        "document_id",
-        "title",
-        "publisher",
-        "publish_date",
-        "region_province",
-        "region_city",
-        "region_district",
-        pl.col("genre").fill_null("other"),
-        "file_name",
-        "content_sha256",
-        "char_count",
-    )
+    return out.with_columns(
+        pl.col("genre").fill_null("other"), pl.col("genre_source").fill_null("none")
+    ).select(DIM_DOCUMENT_COLUMNS)
+
+
+# The header fields dim_document takes from stg_documents, with their sources.
+STG_FIELDS = (
+    "title",
+    "title_source",
+    "publisher",
+    "publisher_source",
+    "publish_date",
+    "publish_date_source",
+    "report_year",
+    "report_year_source",
+)
+DIM_DOCUMENT_COLUMNS = (
+    "document_id",
+    *STG_FIELDS,
+    "region_province",
+    "region_city",
+    "region_district",
+    "region_source",
+    "genre",
+    "genre_source",
+    "file_name",
+    "content_sha256",
+    "char_count",
+)

@@ -82,7 +82,9 @@ def build_ledger(
     dropped; ``section_id``, ``section_path`` and ``measure_id`` added).
     """
     docs = documents.unique("document_id", keep="first", maintain_order=True)
-    dim_doc = dim_document(docs, stg_docs, ref.regions, ref.region_suffixes, ref.genre_rules)
+    dim_doc = dim_document(
+        docs, stg_docs, ref.regions, ref.region_suffixes, ref.genre_rules, ref.document_structure
+    )
     marked = mark_boilerplate(sentences, ref.boilerplate_patterns, stg_docs)
     sections = dim_section(docs, marked, ref.heading_patterns)
     items = fct_rectification_item(docs, marked, sections, ref.item_patterns)
