@@ -331,8 +331,40 @@ def _stg_documents(
         docs.join(_raw_char_count(texts), on="document_id", how="left")
         .join(_per_document_count(sentences, "sentence_count"), on="document_id", how="left")
         .join(_per_document_count(facts, "fact_count"), on="document_id", how="left")
-        .with_columns(pl.col("sentence_count", "fact_count").fill_null(0))
+        .with_columns(pl.col("sentence_count", "fact_count").fill_null(0), _unsourced(docs, _HEADER_FIELDS))
     )
+
+
+# A document's header fields, as the value that is null when the text states nothing, and the
+# column that says where each came from (``none`` when it is null).
+_HEADER_FIELDS = {
+    "title": (pl.col("title"), "title_source"),
+    "publisher": (pl.col("publisher"), "publisher_source"),
+    "publish_date": (pl.col("publish_date"), "publish_date_source"),
+    "report_year": (pl.col("report_year"), "report_year_source"),
+}
+_DIMENSION_FIELDS = {
+    **_HEADER_FIELDS,
+    "region_province": (pl.col("region_province"), "region_source"),
+    "genre": (pl.when(pl.col("genre") != "other").then(pl.col("genre")), "genre_source"),
+}
+
+
+def _unsourced(frame: pl.DataFrame, fields: Mapping[str, tuple[pl.Expr, str]]) -> pl.Expr:
+    """``unsourced_fields``: the fields whose source contradicts them, comma-separated, else null.
+
+    A field is null (a genre ``other``) exactly when its source is ``none``. A null source (a
+    row written before the sources existed) is not judged.
+    """
+    wrong = [
+        pl.when(pl.col(source).is_not_null() & (value.is_null() != (pl.col(source) == "none"))).then(
+            pl.lit(field)
+        )
+        for field, (value, source) in fields.items()
+        if field in frame.columns and source in frame.columns
+    ]
+    joined = pl.concat_str(wrong, separator=",", ignore_nulls=True) if wrong else pl.lit("")
+    return pl.when(joined == "").then(None).otherwise(joined).alias("unsourced_fields")
 
 
 def _with_sentence_document(frame: pl.DataFrame, sentences: pl.DataFrame | None) -> pl.DataFrame:
@@ -401,6 +433,7 @@ def _dim_document(docs: pl.DataFrame, texts: pl.DataFrame, items: pl.DataFrame |
         .with_columns(
             pl.col("item_count").fill_null(0),
             pl.col("content_sha256").str.slice(0, 16).alias("content_sha256_prefix"),
+            _unsourced(docs, _DIMENSION_FIELDS),
         )
     )
 
