@@ -167,7 +167,7 @@ def test_audit_reports_and_their_rectification_reports_are_audit_reports(title: 
 def test_a_notice_takes_its_issuing_body_and_date_from_the_signature() -> None:
     text = (
         "某县关于巡察整改进展情况的通报\n\n根据部署，现将整改情况通报如下。\n\n"
-        "中共某县委员会\n\n2024年9月1日\n"
+        "中共某县委员会\n\n2024年9月1日 \u00a0\n\nkey=1&checkdate=1754/1/1 0:00:00\n"  # no-break space
     )
     d = _one(text)
     assert (d["publisher"], d["publisher_source"]) == ("中共某县委员会", "signature")

@@ -205,11 +205,7 @@ def _publisher(structure: pl.DataFrame) -> list[pl.Expr]:
     header = pl.coalesce(
         [pl.when(v.str.contains(media)).then(None).otherwise(v) for v in labelled] + [pl.lit(None, pl.String)]
     )
-    signed = text.str.extract(
-        r"(?m)^[ \t\u3000]*([^\s，,。：:]{2,30}(?:委员会|委|政府|办公室|办公厅|局|院|部|厅|中心))"
-        f"[ \\t\\u3000]*\\n\\s*{_DATE_UNGROUPED}[ \\t\\u3000]*\\s*(?:\\n|$)",
-        1,
-    )
+    signed = _first_capture(text, patterns(structure, "signature_publisher", date_groups=False))
     adopted_by = _first_capture(
         block, _multiline(patterns(structure, "adoption_publisher", date_groups=False))
     )
@@ -238,7 +234,9 @@ def stg_documents(documents: pl.DataFrame, structure: pl.DataFrame) -> pl.DataFr
     text = pl.col("text")
     block = pl.col("_block").fill_null("")
     stem = pl.col("file_name").str.replace(r"\.[^.]*$", "")
-    signed = text.str.extract_all(f"(?m)^[ \\t\\u3000]*{DATE}[ \\t\\u3000]*$").list.last()
+    signed = pl.concat_list(
+        [text.str.extract_all(p) for p in patterns(structure, "signature_date", date_groups=False)]
+    ).list.last()
     file_title = (
         pl.when(stem.str.contains(alternation(structure, "title_word")))
         .then(stem.str.replace_all(r"[_\s]+", " ").str.strip_chars())
