@@ -74,6 +74,20 @@ def test_a_newspaper_is_not_the_issuing_body_the_government_the_speaker_reports_
     assert (d["genre"], d["genre_source"]) == ("work_report", "title_line")
 
 
+def test_without_a_delivery_line_the_bare_government_of_the_opening_takes_the_titles_region() -> None:
+    text = (
+        "2025年成都市人民政府工作报告\n2025-01-12 10:30:00 来源：成都日报\n"
+        "各位代表：\n现在，我代表市人民政府，向大会报告工作。\n"
+    )
+    d = _one(text)
+    assert (d["publisher"], d["publish_date"], d["publish_date_source"]) == (
+        "成都市人民政府",
+        dt.date(2025, 1, 12),
+        "header",
+    )
+    assert (d["region_province"], d["region_city"]) == ("四川省", "成都市")
+
+
 def test_the_page_header_dates_a_page_whose_report_states_no_date() -> None:
     text = (
         "首页 > 要闻\n关于某项工作的报告\n时间：\n2025-02-09 09:45:30\n来源：\n某某区人民政府\n正文第一段。\n"

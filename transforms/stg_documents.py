@@ -195,7 +195,10 @@ def _title_block(documents: pl.DataFrame, structure: pl.DataFrame) -> pl.DataFra
 
 
 def _publisher(structure: pl.DataFrame) -> list[pl.Expr]:
-    """``publisher`` and ``publisher_source``: header, signature, adoption line, or the opening."""
+    """``publisher`` and ``publisher_source``: header, signature, adoption line, or the opening.
+
+    The opening's 省人民政府 takes the region of the delivery line, else of the title.
+    """
     text = pl.col("text")
     block = pl.col("_block").fill_null("")
     media = alternation(structure, "media")
@@ -209,7 +212,10 @@ def _publisher(structure: pl.DataFrame) -> list[pl.Expr]:
     adopted_by = _first_capture(
         block, _multiline(patterns(structure, "adoption_publisher", date_groups=False))
     )
-    region = _first_capture(block, _multiline(patterns(structure, "occasion_region", date_groups=False)))
+    region = pl.coalesce(
+        _first_capture(block, _multiline(patterns(structure, "occasion_region", date_groups=False))),
+        _first_capture(pl.col("_title"), patterns(structure, "title_region")),
+    )
     spoken_for = _first_capture(text.str.head(_HEAD_CHARS), patterns(structure, "opening_publisher"))
     # 省人民政府 → 某省人民政府: the level word gives way to the region that ends in it.
     body = _first_capture(spoken_for, patterns(structure, "bare_level"))
