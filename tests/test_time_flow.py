@@ -79,10 +79,10 @@ def test_a_comparison_base_is_not_the_time_of_the_figure() -> None:
 
 
 def test_each_figure_of_a_from_to_pair_takes_the_year_written_before_it() -> None:
-    text = "报告\n发布日期：2026-01-27\n全省生产总值从2020年的3.68万亿元增长到2025年的4.93万亿元。\n"
+    text = "报告\n发布日期：2026-01-27\n全省生产总值从2020年的2.15万亿元增长到2025年的2.87万亿元。\n"
     got = facts(text)
-    assert got["3.68万亿元"]["as_of"] == dt.date(2020, 12, 31)
-    assert got["4.93万亿元"]["as_of"] == dt.date(2025, 12, 31)
+    assert got["2.15万亿元"]["as_of"] == dt.date(2020, 12, 31)
+    assert got["2.87万亿元"]["as_of"] == dt.date(2025, 12, 31)
 
 
 def test_years_written_in_chinese_digits_date_the_figures_after_them() -> None:

@@ -349,8 +349,8 @@ def flow_time(
         )
     targets = "|".join(f"(?:{p})" for p in target_words["pattern"].to_list())
     # The figure's own sentence is read up to the figure: a time named after it (…，与国家“十五五”
-    # 目标衔接) is not its time. The year nearest before it dates it (由2020年的3.68万亿元增长到
-    # 2025年的4.93万亿元), else a frame or plan period before it (过去一年，…).
+    # 目标衔接) is not its time. The year nearest before it dates it (由2020年的2.15万亿元增长到
+    # 2025年的2.87万亿元), else a frame or plan period before it (过去一年，…).
     prefix = (
         facts.select("metric_id", "sentence_id", "start_char")
         .join(sentences.select("sentence_id", pl.col("start_char").alias("_ss"), "text"), on="sentence_id")
