@@ -61,6 +61,11 @@ def test_a_photo_caption_a_byline_and_page_fields_are_never_the_title() -> None:
     assert (d["title"], d["title_source"]) == ("2025年某某省政府工作报告", "title_line")
 
 
+def test_a_title_may_name_a_reporter_in_passing() -> None:
+    text = "新华社记者 王五 摄\n关于保障新闻记者正常采访活动的通知\n发布日期：2024-03-01\n正文。\n"
+    assert _one(text)["title"] == "关于保障新闻记者正常采访活动的通知"
+
+
 def test_the_delivery_line_dates_a_speech_before_the_page_that_reposted_it() -> None:
     d = _one(NEWSPAPER_PAGE)
     assert (d["publish_date"], d["publish_date_source"]) == (dt.date(2025, 1, 20), "title_line")
