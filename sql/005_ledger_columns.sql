@@ -22,3 +22,6 @@ ALTER TABLE dim_document ADD COLUMN IF NOT EXISTS report_year INTEGER;
 ALTER TABLE dim_document ADD COLUMN IF NOT EXISTS report_year_source VARCHAR;
 ALTER TABLE dim_document ADD COLUMN IF NOT EXISTS region_source VARCHAR;
 ALTER TABLE dim_document ADD COLUMN IF NOT EXISTS genre_source VARCHAR;
+-- fct_metric.value_type (issue 23, sql/011 comments it): added here, before 007 re-creates v_metric
+-- over fct_metric.*, so that the view has the column on a warehouse written before it.
+ALTER TABLE fct_metric ADD COLUMN IF NOT EXISTS value_type VARCHAR;
