@@ -4,13 +4,14 @@ then its section heading's, then the document's frame, then the publish date (is
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import polars as pl
 import pytest
 
 from flows.reference import load_reference
 from flows.tables import extract_documents
-from tests.conftest import TESTS_DIR, doc_frame
+from tests.conftest import REPO_ROOT, TESTS_DIR, doc_frame
 from transforms.temporal import text_time
 
 
@@ -137,3 +138,23 @@ def test_thirty_hand_checked_facts_of_three_work_reports_have_their_as_of() -> N
     assert rows["got"].null_count() < rows.height
     wrong = rows.filter(pl.col("got") != pl.col("as_of")).select("doc", "start", "text", "as_of", "got")
     assert wrong.height == 0, wrong
+
+
+def _dated_share(folder: Path) -> float:
+    texts = {p.name: p.read_text(encoding="utf-8") for p in sorted(folder.glob("*.txt"))}
+    facts_ = extract_documents(doc_frame(texts))["fct_metric"]
+    dated = facts_.filter(pl.col("as_of").is_not_null() | pl.col("period").is_not_null())
+    return dated.height / facts_.height
+
+
+def test_nine_in_ten_figures_of_the_hand_read_work_reports_have_a_date() -> None:
+    assert _dated_share(TESTS_DIR / "fixtures" / "work_reports") >= 0.9
+
+
+CORPUS = REPO_ROOT.parent / "shared" / "corpus" / "work-reports"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not CORPUS.is_dir(), reason="the 96-report corpus lives in ../shared, beside the clone")
+def test_nine_in_ten_figures_of_the_whole_work_report_corpus_have_a_date() -> None:
+    assert _dated_share(CORPUS) >= 0.9

@@ -241,17 +241,22 @@ def text_time(
 
 
 def report_year(documents: pl.DataFrame) -> pl.Expr:
-    """The year a document reports from, against which 过去一年 and 今年 are read: its publish
-    date's year, else a year in its title (2026年政府工作报告), else one in its file name
-    (gwr_2008_33.txt), the last resort."""
+    """The year a document reports from, against which 过去一年 and 今年 are read: dim_document's
+    ``report_year`` where it has one, else its publish date's year, else a year in its title
+    (2026年政府工作报告), else one in its file name (gwr_2008_33.txt), the last resort."""
 
     def year_in(col: str) -> pl.Expr:
         if col not in documents.columns:
             return pl.lit(None, dtype=pl.Int32)
         return pl.col(col).str.extract(r"((?:19|20)[0-9]{2})", 1).cast(pl.Int32, strict=False)
 
+    own = (
+        pl.col("report_year").cast(pl.Int32)
+        if "report_year" in documents.columns
+        else pl.lit(None, dtype=pl.Int32)
+    )
     return pl.coalesce(
-        pl.col("publish_date").dt.year().cast(pl.Int32), year_in("title"), year_in("file_name")
+        own, pl.col("publish_date").dt.year().cast(pl.Int32), year_in("title"), year_in("file_name")
     )
 
 
