@@ -348,13 +348,14 @@ def test_every_enumerated_clause_is_a_measure_with_headline_status_and_figures(r
     assert rows.rows() == [
         ("履行主体责任压力传导层层递减", 1, True, "压紧压实责任", "已完成", 1),
         ("履行主体责任压力传导层层递减", 2, True, "强化督导检查", "正在推进", 1),
-        ("干部作风建设方面问题", 1, True, "开展作风专项整治", None, 1),
+        # 查处问题8起 and 出台… report what was done: 已完成 (issue 23; they had no status before).
+        ("干部作风建设方面问题", 1, True, "开展作风专项整治", "已完成", 1),
         ("干部作风建设方面问题", 2, True, "建立长效机制", "基本完成", 1),
         ("部分单位制度执行不严", 1, False, "县委办公室会同县委组织部对28个单位开展抽查", "已整改到位", 1),
         ("营商环境仍需优化。巡察指出‘审批时限长’问题", 1, True, "压缩审批时限", None, 1),
         ("营商环境仍需优化。巡察指出‘审批时限长’问题", 2, True, "推进“一网通办”", "正在推进", 0),
         ("乡镇财政管理制度不完善", 1, False, "修订完善制度4项", None, 1),
-        ("人口流失方面问题", 1, False, "出台人才引进办法", None, 1),
+        ("人口流失方面问题", 1, False, "出台人才引进办法", "已完成", 1),
     ]
     # The figure in the general section belongs to no measure; the rest to exactly one.
     placed = assign_measure(facts, measures)

@@ -89,7 +89,7 @@ def build_ledger(
     sections = dim_section(docs, marked, ref.heading_patterns)
     items = fct_rectification_item(docs, marked, sections, ref.item_patterns)
     clean_facts = drop_boilerplate(facts, marked) if facts is not None else None
-    measures = fct_measure(docs, items, ref.item_patterns, ref.measure_status, clean_facts)
+    measures = fct_measure(docs, items, ref.item_patterns, ref.measure_status, clean_facts, sections)
     mentions = org_mentions(
         marked,
         dim_doc,
