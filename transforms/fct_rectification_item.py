@@ -1,28 +1,39 @@
 """``fct_rectification_item``: one row per problem a rectification report says it addressed.
 
-Grain: one row per problem lead. Reports introduce each problem with a fixed frame,
-and the frames (``seeds/item_patterns.csv``, ``kind = lead``) are what this table
-keys on, not on any report's numbering:
+Grain: one row per problem lead. Reports introduce each problem with a frame, and the
+frames (``seeds/item_patterns.csv``, ``kind = lead``) are what this table keys on, not
+any one report's numbering. The frames are the structures rectification reports share,
+whoever writes them (a province's party committee, a central enterprise, an audit
+report, a county's 巡察 notice, a city's 督察 list, a university):
 
-- 针对“举一反三”整改事项“…”,进行了以下整改。 → category 举一反三
-- 针对“推动改革促进发展”整改事项“…” → category 推动改革促进发展
-- 针对…方面问题和“…”整改意见,进行了以下整改。 → 具体问题 (the 整改意见 in ``opinion_text``)
-- 关于“…”问题。 / (一)关于…问题 → 具体问题, and a *group* when other items sit under it
+- 针对“…”(的)问题，… and 针对…方面问题和“…”整改意见，… (the 整改意见 in ``opinion_text``);
+  a quoted category before the problem (针对“举一反三”整改事项“…”) is the item's category
+- 关于“…”(的)问题 / 关于…(的)问题, as a heading or opening its paragraph, with or without
+  the measures after it in the same paragraph; a group when other items sit under it
+- a labelled problem: 问题：… / 反馈问题：… / 巡视指出：… (a ledger table written out)
+- a numbered heading that names a problem: （一）…方面存在的问题, 1.…直排某某河问题。
 
 A ``paragraph`` lead must open a paragraph (after the heading marker, if the paragraph
 is a heading: 1.针对…); a ``sentence`` lead may also open a sentence inside one
-(…河北临空集团。关于“北运河…”问题。北运河…). Items inside a 专题报告 section take the
-category 专题报告 unless the frame names its own (``kind = section_category``).
+(…河北临空集团。关于“北运河…”问题。北运河…); a ``heading`` lead must be a heading
+(``dim_section``). A problem that names no problem (存在的主要问题, 已完成整改的问题:
+``kind = not_problem``) is no item. Items inside a 专题报告 section take the category
+专题报告 unless the frame names its own (``kind = section_category``).
+
+Only documents about rectification have items: a ``document_gate`` row asks for at
+least one 整改 per 1000 characters, so the 关于…问题 headings of a 1955 work report
+(关于农业的增产问题) are not read as problems addressed.
 
 Offsets. ``start_char``/``end_char`` span the lead: the heading or lead sentence,
-numbering marker included, closing 。 included: ``text == document[start_char:end_char]``.
-``problem_start_char``/``problem_end_char`` span ``problem_text``, the problem as the
-report names it without the frame (no 关于/针对/整改事项, no 问题 of 关于…问题, and
-without the quotes when the whole problem is quoted).
+numbering marker included, closing 。 included (a labelled problem to the end of its
+line): ``text == document[start_char:end_char]``. ``problem_start_char``/
+``problem_end_char`` span ``problem_text``, the problem as the report names it without
+the frame (no 关于/针对/整改事项/问题：, no (的)问题 of 关于…问题, and without the quotes when
+the whole problem is quoted).
 
 Scope. An item's measures are the text after its lead up to ``scope_end_char``: the next
 item, else the end of its section (a heading item) or the next heading (an item inside
-running text), and never past boilerplate.
+running text), and never past boilerplate or the report's closing signature and date.
 """
 
 from __future__ import annotations
@@ -30,7 +41,7 @@ from __future__ import annotations
 import polars as pl
 
 from transforms.dim_section import assign_section
-from transforms.ledger_text import lead_length, paragraphs
+from transforms.ledger_text import paragraphs
 
 ITEM_COLUMNS = [
     "item_id",
@@ -111,31 +122,79 @@ def _candidates(documents: pl.DataFrame, sentences: pl.DataFrame, sections: pl.D
     return pl.concat([para_c, sent_c], how="vertical_relaxed")
 
 
-def _match_leads(cands: pl.DataFrame, leads: list[dict]) -> pl.DataFrame:
-    hits, names, problems, opinions, categories, groups = [], [], [], [], [], []
+def _named_category(written: pl.Expr, vocabulary: list[dict]) -> pl.Expr:
+    """The category a report names in its frame (针对“举一反三”整改事项…), as the ``category``
+    rows of ``seeds/item_patterns.csv`` spell it (推进改革促进发展 → 推动改革促进发展), or
+    ``other`` when the vocabulary does not know it: the category column stays a closed set."""
+    known = [
+        pl.when(written.str.contains(f"^(?:{v['pattern']})$")).then(pl.lit(v["category"])) for v in vocabulary
+    ]
+    return pl.when(written.is_not_null()).then(pl.coalesce([*known, pl.lit("other")]))
+
+
+def _match_leads(cands: pl.DataFrame, leads: list[dict], vocabulary: list[dict]) -> pl.DataFrame:
+    """The candidates a lead opens, with what its frame says.
+
+    Which lead (the first CSV row that matches) is decided over every candidate with one
+    ``contains`` per row; the frame's groups are read afterwards, on the few that matched.
+    """
+    names = []
     for lead in leads:  # a few CSV rows → a few expressions
-        anchored = f"^(?:{lead['pattern']})"
-        hit = pl.col("rest").str.contains(anchored)
-        if lead["anchor"] == "paragraph":
+        hit = pl.col("rest").str.contains(f"^(?:{lead['pattern']})")
+        if lead["anchor"] in ("paragraph", "heading"):
             hit = hit & pl.col("para_start")
+        if lead["anchor"] == "heading":
+            hit = hit & pl.col("_heading")
+        names.append(pl.when(hit).then(pl.lit(lead["name"])))
+    found = cands.with_columns(pl.coalesce(names).alias("lead_form")).filter(
+        pl.col("lead_form").is_not_null()
+    )
+    problems, opinions, categories, groups, lengths = [], [], [], [], []
+    for lead in leads:
+        anchored = f"^(?:{lead['pattern']})"
         groups_of = pl.col("rest").str.extract_groups(anchored)
-        when = pl.when(hit)
-        hits.append(hit)
-        names.append(when.then(pl.lit(lead["name"])))
+        when = pl.when(pl.col("lead_form") == lead["name"])
         problems.append(when.then(groups_of.struct.field("problem")))
         if "(?P<opinion>" in lead["pattern"]:
             opinions.append(when.then(groups_of.struct.field("opinion")))
-        categories.append(when.then(pl.lit(lead["category"] or None, dtype=pl.String)))
+        own = pl.lit(lead["category"] or None, dtype=pl.String)
+        if "(?P<category>" in lead["pattern"]:
+            own = pl.coalesce(_named_category(groups_of.struct.field("category"), vocabulary), own)
+        categories.append(when.then(own))
         groups.append(when.then(pl.lit(lead["can_group"] == "true")))
-    any_hit = pl.any_horizontal(hits)
-    return cands.with_columns(
-        pl.coalesce(names).alias("lead_form"),
+        lengths.append(
+            when.then(pl.col("rest").str.extract(f"({anchored})", 1).str.len_chars().cast(pl.Int64))
+        )
+    return found.with_columns(
         pl.coalesce(problems).alias("problem_text"),
         (pl.coalesce(opinions) if opinions else pl.lit(None, dtype=pl.String)).alias("opinion_text"),
-        # The first matching row decides the category, even when it has none of its own.
-        pl.when(any_hit).then(pl.coalesce(categories)).alias("_own_category"),
+        pl.coalesce(categories).alias("_own_category"),
         pl.coalesce(groups).alias("_can_group"),
-    ).filter(pl.col("lead_form").is_not_null())
+        pl.coalesce(lengths).alias("_match_len"),
+    )
+
+
+def _tail_length(item_patterns: pl.DataFrame) -> pl.Expr:
+    """Length of the ``lead_tail`` right after the lead's frame (0 when there is none)."""
+    tails = item_patterns.filter(pl.col("kind") == "lead_tail")["pattern"].to_list()
+    if not tails:
+        return pl.lit(0, dtype=pl.Int64)
+    after = pl.col("rest").str.slice(pl.col("_match_len"))
+    tail = "|".join(f"(?:{t})" for t in tails)
+    return after.str.extract(f"^({tail})", 1).str.len_chars().fill_null(0).cast(pl.Int64)
+
+
+def _about_rectification(documents: pl.DataFrame, item_patterns: pl.DataFrame) -> pl.DataFrame:
+    """The documents that pass every ``document_gate`` row: its word at least ``threshold``
+    times per 1000 characters."""
+    kept = documents.select("document_id", "text")
+    for gate in item_patterns.filter(pl.col("kind") == "document_gate").iter_rows(named=True):
+        per_1000 = float(gate["threshold"] or 0)
+        kept = kept.filter(
+            pl.col("text").str.count_matches(gate["pattern"]) * 1000
+            >= per_1000 * pl.col("text").str.len_chars().cast(pl.Float64)
+        )
+    return kept.select("document_id")
 
 
 def fct_rectification_item(
@@ -158,12 +217,19 @@ def fct_rectification_item(
     leads = item_patterns.filter(pl.col("kind") == "lead").to_dicts()
     default_category = item_patterns.filter(pl.col("kind") == "default_category")["category"].to_list()
     default = default_category[0] if default_category else "other"
-    found = _match_leads(_candidates(documents, sentences, sections), leads)
+    about = _about_rectification(documents, item_patterns)
+    cands = _candidates(documents.join(about, on="document_id"), sentences, sections)
+    vocabulary = item_patterns.filter(pl.col("kind") == "category").to_dicts()
+    found = _match_leads(cands, leads, vocabulary)
+    generic = item_patterns.filter(pl.col("kind") == "not_problem")["pattern"].to_list()
+    if generic:
+        found = found.filter(~pl.col("problem_text").str.contains("|".join(f"(?:{g})" for g in generic)))
     if found.height == 0:
         return pl.DataFrame(schema=ITEM_SCHEMA)
     items = (
         found.with_columns(
-            lead_length(pl.col("rest")).alias("_lead_len"),
+            # The frame and what joins it to the measures (，进行了以下整改。).
+            (pl.col("_match_len") + _tail_length(item_patterns)).alias("_lead_len"),
             # Characters before the problem (``str.find`` would count bytes).
             pl.col("rest")
             .str.split(pl.col("problem_text"))
@@ -232,6 +298,48 @@ def _with_text(documents: pl.DataFrame, items: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+_DATE_LINE = r"^\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日$"
+
+
+def _sign_off(sentences: pl.DataFrame) -> pl.DataFrame:
+    """``document_id, _sign_off``: where the report's closing signature and date begin.
+
+    The date is a line of its own in the second half of the text (2022年10月12日); the
+    signature is the short unpunctuated line before it (中共某某县委员会), when there is one.
+    A report without a contact footer would otherwise give them to its last item as measures.
+    """
+    doc_end = pl.col("end_char").max().over("document_id")
+    dates = sentences.filter(pl.col("text").str.contains(_DATE_LINE) & (pl.col("start_char") * 2 > doc_end))
+    keys = ["document_id", "paragraph_index"]
+    # Only the paragraphs that hold a date line, and those just before them, are read.
+    near = pl.concat(
+        [
+            dates.select(keys),
+            dates.select("document_id", (pl.col("paragraph_index") - 1).alias("paragraph_index")),
+        ]
+    ).unique()
+    paras = (
+        sentences.join(near, on=keys, how="semi")
+        .group_by(keys)
+        .agg(pl.col("start_char").min(), pl.col("text").str.join(""), pl.len().alias("_n"))
+        .filter(pl.col("_n") == 1)
+    )
+    lines = paras.filter(pl.col("text").str.contains(_DATE_LINE))
+    signers = paras.filter(
+        (pl.col("text").str.len_chars() <= 40) & ~pl.col("text").str.contains("[。！？；]")
+    ).select(
+        "document_id",
+        (pl.col("paragraph_index") + 1).alias("paragraph_index"),
+        pl.col("start_char").alias("_signer"),
+    )
+    return (
+        lines.join(signers, on=keys, how="left")
+        .select("document_id", pl.coalesce("_signer", "start_char").alias("_sign_off"))
+        .group_by("document_id")
+        .agg(pl.col("_sign_off").max())
+    )
+
+
 def _with_scope(items: pl.DataFrame, sections: pl.DataFrame, sentences: pl.DataFrame) -> pl.DataFrame:
     """``scope_end_char``: where the text that belongs to an item stops."""
     own = sections.select(
@@ -266,6 +374,7 @@ def _with_scope(items: pl.DataFrame, sections: pl.DataFrame, sentences: pl.DataF
             strategy="forward",
             check_sortedness=False,
         )
+        .join(_sign_off(sentences), on="document_id", how="left")
         .sort(["document_id", "start_char"])
         .with_columns(pl.col("start_char").shift(-1).over("document_id").alias("_next_item"))
         .with_columns(
@@ -273,6 +382,7 @@ def _with_scope(items: pl.DataFrame, sections: pl.DataFrame, sentences: pl.DataF
                 pl.col("_next_item"),
                 pl.coalesce("_sec_end", "_next_heading"),
                 pl.col("_next_bp"),
+                pl.when(pl.col("_sign_off") > pl.col("start_char")).then(pl.col("_sign_off")),
                 pl.col("_doc_len"),
             ).alias("scope_end_char"),
             pl.col("_sec_end").is_not_null().alias("_is_heading"),
