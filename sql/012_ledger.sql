@@ -1,0 +1,10 @@
+-- The ledger of issue 23: items read from the layouts rectification reports share, measure status
+-- matched as words. No column changes, only what the columns mean: these comments replace those of
+-- 006_comments.sql and 007_views.sql. Applied on every load after them; idempotent.
+COMMENT ON COLUMN fct_rectification_item.category IS '类别：具体问题，或引语点名的类别（举一反三、推动改革促进发展、立行立改、专项整治，未收录的为 other），或所在专题报告章节的专题报告 / category: 具体问题, or the category the lead names (举一反三, 推动改革促进发展, 立行立改, 专项整治; other when seeds/item_patterns.csv does not know it), or 专题报告 for items in that section';
+COMMENT ON COLUMN fct_rectification_item.lead_form IS '引出方式：zhendui_quoted 针对“…”问题、zhendui_wenti 针对…问题、guanyu_quoted 关于“…”问题、guanyu_plain 关于…问题、problem_label 问题：…、problem_heading 以问题结尾的编号标题 / which lead introduced it: zhendui_quoted, zhendui_wenti, guanyu_quoted, guanyu_plain, problem_label (问题：…), problem_heading (a numbered heading naming a problem)';
+COMMENT ON COLUMN fct_rectification_item.scope_end_char IS '该事项措施的结束偏移（下一事项、章节、版面杂项或落款） / where the item''s measures end (the next item or section, furniture, or the closing signature)';
+COMMENT ON COLUMN fct_measure.status IS '进展（按词匹配）：已完成（说完成，或只报已做之事：已+动词、印发《》、截至…、共…）、已整改到位、基本完成、正在推进（正在、推进中、尚未完成、部分完成）、持续推进（长期坚持、常态化开展），或 NULL（未说明）；整体完成优先，否则取最不进展者；事项的完成情况段落与所在清单标题（已完成整改的问题）一并计入 / status, matched as words: 已完成 (says complete, or reports only work done: 已 + verb, 印发《…》, 截至…, 共…), 已整改到位, 基本完成, 正在推进 (正在, 推进中, 尚未完成, a part done), 持续推进 (长期坚持, 常态化开展), or NULL; a whole completion wins, else the least advanced; the item''s 完成情况 paragraph and the list heading it stands under count too';
+COMMENT ON COLUMN fct_measure.status_phrase IS '表述进展的原文词语（可能在事项的完成情况段落或清单标题中） / the words stating the status (possibly in the item''s 完成情况 paragraph or its list heading)';
+COMMENT ON COLUMN fct_measure.headline IS '要点：去掉一是、整改措施：等引导语后，首个句号或逗号前的短语 / headline: the phrase before the first 。 or ，, without its enumerator or label (整改措施：)';
+COMMENT ON COLUMN v_measure.status IS '进展（见 fct_measure.status）：已完成、基本完成、正在推进、已整改到位、持续推进，或 NULL / status, see fct_measure.status';
