@@ -24,6 +24,33 @@ _PERIOD = (
 _QUARTER_END = {"前三季度": 9, "上半年": 6, "下半年": 12, "全年": 12, "前两个月": 2}
 
 
+def _dates() -> tuple[pl.Expr, pl.Expr, pl.Expr, pl.Expr, pl.Expr]:
+    """From the groups of ``_AS_OF`` (y, m, d) and ``_PERIOD`` (py, pspan, m2): the as-of year, the
+    period's year, the as-of date (a day, else a month's end, else a year's), the period's end,
+    and whether both years are plausible (1949-2100)."""
+    y = pl.col("y").cast(pl.Int32, strict=False)
+    m = pl.col("m").cast(pl.Int8, strict=False)
+    d = pl.col("d").cast(pl.Int8, strict=False)
+    as_of = (
+        pl.when(y.is_null())
+        .then(None)
+        .when(m.is_null())
+        .then(pl.date(y, 12, 31))
+        .when(d.is_null())
+        .then(_month_end(y, m.clip(1, 12)))
+        .otherwise(
+            pl.min_horizontal(
+                pl.date(y, m.clip(1, 12), 1).dt.offset_by(pl.format("{}d", (d.clip(1, 31) - 1))),
+                _month_end(y, m.clip(1, 12)),
+            )
+        )
+    )
+    py = pl.col("py").cast(pl.Int32, strict=False)
+    period_end = _month_end(py, _span_month(pl.col("pspan"), pl.col("m2")).cast(pl.Int8).clip(1, 12))
+    in_range = (y.is_between(1949, 2100) | y.is_null()) & (py.is_between(1949, 2100) | py.is_null())
+    return y, py, as_of, period_end, in_range
+
+
 def _span_month(span: pl.Expr, m2: pl.Expr) -> pl.Expr:
     """The last month of a period as written after its year: 1-10月 → 10, 上半年 → 6,
     第三季度 → 9, 前三季度 → 9, none (the whole year) → 12."""
@@ -57,27 +84,7 @@ def sentence_time(sentences: pl.DataFrame) -> pl.DataFrame:
         bare.str.extract_groups(_PERIOD).alias("p"),
         bare.str.extract(f"((?:{_PERIOD}))", 1).alias("period_text"),
     ).unnest("a", "p")
-    y = pl.col("y").cast(pl.Int32, strict=False)
-    m = pl.col("m").cast(pl.Int8, strict=False)
-    d = pl.col("d").cast(pl.Int8, strict=False)
-    as_of = (
-        pl.when(y.is_null())
-        .then(None)
-        .when(m.is_null())
-        .then(pl.date(y, 12, 31))
-        .when(d.is_null())
-        .then(_month_end(y, m.clip(1, 12)))
-        .otherwise(
-            pl.min_horizontal(
-                pl.date(y, m.clip(1, 12), 1).dt.offset_by(pl.format("{}d", (d.clip(1, 31) - 1))),
-                _month_end(y, m.clip(1, 12)),
-            )
-        )
-    )
-    py = pl.col("py").cast(pl.Int32, strict=False)
-    q_month = _span_month(pl.col("pspan"), pl.col("m2"))
-    period_end = _month_end(py, q_month.cast(pl.Int8).clip(1, 12))
-    in_range = (y.is_between(1949, 2100) | y.is_null()) & (py.is_between(1949, 2100) | py.is_null())
+    y, py, as_of, period_end, in_range = _dates()
     return s.filter(in_range & (y.is_not_null() | py.is_not_null())).select(
         "sentence_id",
         pl.coalesce(as_of, period_end).alias("as_of"),
@@ -161,25 +168,7 @@ def text_time(
     s = s.join(frames, on="frame", how="left").join(
         plan_periods.select(pl.col("name").alias("plan"), "first_year", "last_year"), on="plan", how="left"
     )
-    y = pl.col("y").cast(pl.Int32, strict=False)
-    m = pl.col("m").cast(pl.Int8, strict=False)
-    d = pl.col("d").cast(pl.Int8, strict=False)
-    absolute = (
-        pl.when(y.is_null())
-        .then(None)
-        .when(m.is_null())
-        .then(pl.date(y, 12, 31))
-        .when(d.is_null())
-        .then(_month_end(y, m.clip(1, 12)))
-        .otherwise(
-            pl.min_horizontal(
-                pl.date(y, m.clip(1, 12), 1).dt.offset_by(pl.format("{}d", (d.clip(1, 31) - 1))),
-                _month_end(y, m.clip(1, 12)),
-            )
-        )
-    )
-    py = pl.col("py").cast(pl.Int32, strict=False)
-    period_end = _month_end(py, _span_month(pl.col("pspan"), pl.col("m2")).cast(pl.Int8).clip(1, 12))
+    y, py, absolute, period_end, in_range = _dates()
     ry = pl.col(report_year).cast(pl.Int32)
     rel_first = ry + pl.col("first_offset").cast(pl.Int32)
     rel_last = ry + pl.col("last_offset").cast(pl.Int32)
@@ -189,7 +178,6 @@ def text_time(
             pl.when(first == last).then(pl.format("{}年", last)).otherwise(pl.format("{}-{}年", first, last))
         )
 
-    in_range = (y.is_between(1949, 2100) | y.is_null()) & (py.is_between(1949, 2100) | py.is_null())
     ok_abs = in_range & (y.is_not_null() | py.is_not_null())
     plan_ok = pl.col("first_year").is_not_null()
     rel_ok = pl.col("first_offset").is_not_null() & ry.is_not_null()
