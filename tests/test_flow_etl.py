@@ -123,3 +123,24 @@ def test_a_rerun_reads_only_files_touched_since_and_records_their_new_time(
     finally:
         con.close()
     assert stored == (stat.st_mtime_ns + 5_000_000_000,)
+
+
+def test_a_missing_input_folder_fails_at_once_without_retries(tmp_path: Path) -> None:
+    """A folder that is not there will not appear on a retry: one attempt, a readable reason."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    from flows.etl import etl
+
+    missing = tmp_path / "no-such-folder"
+    state = etl(input_dir=str(missing), warehouse_path=str(tmp_path / "w.duckdb"), return_state=True)
+
+    assert state.is_failed()
+    assert "does not exist or is not a folder" in str(state.result(raise_on_failure=False))
+    with get_client(sync_client=True) as client:
+        runs = client.read_task_runs(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[state.state_details.flow_run_id]))
+        )
+    ingests = [r for r in runs if r.name.startswith("ingest")]
+    assert len(ingests) == 1 and ingests[0].run_count == 1
+    assert not (tmp_path / "w.duckdb").exists()
