@@ -39,6 +39,7 @@ import polars as pl
 
 from transforms.ledger_text import alternation
 from transforms.spans import find_spans
+from transforms.stg_documents import HEADER_FIELDS
 from transforms.stg_documents import alternation as structure_alternation
 
 _MIN_GENRE_SCORE = 2
@@ -321,16 +322,7 @@ def dim_document(
 
 
 # The header fields dim_document takes from stg_documents, with their sources.
-STG_FIELDS = (
-    "title",
-    "title_source",
-    "publisher",
-    "publisher_source",
-    "publish_date",
-    "publish_date_source",
-    "report_year",
-    "report_year_source",
-)
+STG_FIELDS = HEADER_FIELDS
 DIM_DOCUMENT_COLUMNS = (
     "document_id",
     *STG_FIELDS,

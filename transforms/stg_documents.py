@@ -276,9 +276,8 @@ def stg_documents(documents: pl.DataFrame, structure: pl.DataFrame) -> pl.DataFr
     return out.select(*STG_DOCUMENT_COLUMNS)
 
 
-STG_DOCUMENT_COLUMNS = (
-    "document_id",
-    "file_name",
+# The header fields a document states about itself, each beside its source; dim_document takes them.
+HEADER_FIELDS = (
     "title",
     "title_source",
     "publisher",
@@ -287,5 +286,5 @@ STG_DOCUMENT_COLUMNS = (
     "publish_date_source",
     "report_year",
     "report_year_source",
-    "char_count",
 )
+STG_DOCUMENT_COLUMNS = ("document_id", "file_name", *HEADER_FIELDS, "char_count")
