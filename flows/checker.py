@@ -137,6 +137,21 @@ def shutdown(wait: bool = True, cancel_futures: bool = True) -> None:
             _executor = None
 
 
+def kill() -> None:
+    """Stop the checker process at once, whatever it is doing (a run being cancelled).
+
+    ``shutdown`` waits for the check that is running (seconds, on a big chunk); a run that was
+    told to stop must not.
+    """
+    global _executor
+    with _lock:
+        executor, _executor = _executor, None
+    if executor is not None:
+        for process in list((getattr(executor, "_processes", None) or {}).values()):
+            process.kill()
+        executor.shutdown(wait=False, cancel_futures=True)
+
+
 atexit.register(shutdown)
 
 
@@ -153,6 +168,9 @@ def _warm_up() -> None:
     A failure is only logged: the first real check raises it again, where it is reported,
     whereas an initializer that raised would break the pool.
     """
+    from flows.lifeline import die_with_parent
+
+    die_with_parent()  # a killed run must not leave its checker behind
     try:
         import flows.tables  # noqa: F401 - what every check imports (chunk_tables)
         from flows import quality

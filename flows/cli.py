@@ -84,7 +84,26 @@ def _leave_now() -> None:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from flows import prefect_server
+    from flows import stopping
+
+    stopping.install()  # SIGTERM / SIGINT: stop within seconds, warehouse as it was, recorded
+    try:
+        return _run(args)
+    except BaseException:
+        signum = stopping.stopping()
+        if signum is None:
+            raise
+        recorded = stopping.record_cancelled(signum)
+        print(
+            f"run cancelled by {signum.name}: the warehouse was left as it was"
+            + ("; the flow run is marked Cancelled" if recorded else ""),
+            file=sys.stderr,
+        )
+        return 128 + signum
+
+
+def _run(args: argparse.Namespace) -> int:
+    from flows import extract_pool, prefect_server
 
     # First, before any thread exists or Prefect is imported: Prefect's embedded server starts
     # (6-13 s) while the rest of this imports, instead of after it (flows.prefect_server).
@@ -96,10 +115,15 @@ def _cmd_run(args: argparse.Namespace) -> int:
         # The checker process warms GX up (5-8 s) while this imports the flow and Prefect
         # starts its embedded server, instead of after the flow run has begun.
         checker.start()
-    if "transform" in stage_names:
-        from flows.tables import warm_extractor_in_background
-
-        warm_extractor_in_background()
+    try:
+        ceiling = extract_pool.memory_ceiling(args.memory_limit)  # a bad value fails here, at once
+    except ValueError as exc:
+        print(f"taizhang run: {exc}", file=sys.stderr)
+        return 2
+    if "transform" in stage_names and not args.runner and not os.environ.get("TAIZHANG_TASK_RUNNER"):
+        # The default runner's extract tasks hand their batches to worker processes
+        # (flows.extract_pool): the first one warms up (2-4 s) while Prefect starts.
+        extract_pool.prestart(ceiling)
     from flows.etl import DataQualityError, etl
     from flows.runners import task_runner
     from flows.settings import RAW_DIR, default_warehouse
@@ -119,6 +143,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
                 show_progress=True,
                 parquet_dir=args.parquet,
                 parquet_base_url=args.parquet_base_url,
+                memory_limit=args.memory_limit,
             )
     except DataQualityError as exc:
         print(f"run failed, warehouse unchanged: {exc}", file=sys.stderr)
@@ -414,6 +439,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--parquet-base-url", help="where the lake's files will live, e.g. s3://bucket/taizhang")
     p.add_argument("--runner", help=RUNNER_HELP)
+    p.add_argument(
+        "--memory-limit",
+        help="the run's memory ceiling (4GB, 1500MB, 40%%; default $TAIZHANG_MEMORY_LIMIT or half the "
+        "machine's memory): a document whose extraction would go over it is quarantined",
+    )
     p.add_argument("--stages", help="comma-separated subset of ingest,transform,validate,load (default: all)")
     p.set_defaults(func=_cmd_run)
 

@@ -50,6 +50,7 @@ from typing import Any, Literal
 import duckdb
 import polars as pl
 from prefect import flow, get_run_logger, task
+from prefect import runtime as prefect_runtime
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.context import TaskRunContext
@@ -57,9 +58,9 @@ from prefect.futures import PrefectFuture
 from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.tasks import exponential_backoff
 
-from flows import checker, warehouse
+from flows import checker, extract_pool, stopping, warehouse
 from flows import dq as dq_checks
-from flows.ingest import read_folder
+from flows.ingest import quarantine_documents, read_folder
 from flows.progress import document_progress
 from flows.reference import load_reference
 from flows.runners import cpu_count, task_runner
@@ -340,22 +341,50 @@ def extract(bucket_key: str, documents: pl.DataFrame, out_dir: str) -> dict[str,
             for name in EXTRACT_TABLES
         }
         return {**done, "rows": rows}
-    tables = extract_documents(documents)
-    scratch = folder.with_name(f"{bucket_key}.tmp-{uuid.uuid4().hex[:8]}")
-    scratch.mkdir(parents=True)
-    for name in EXTRACT_TABLES:
-        tables[name].write_parquet(scratch / f"{name}.parquet")
-    shutil.rmtree(folder, ignore_errors=True)
-    scratch.rename(folder)
-    rows = {name: tables[name].height for name in EXTRACT_TABLES}
+    pool = extract_pool.current()
+    if pool is None:  # on a process or Dask runner's worker: extract here
+        result = extract_pool.write_batch(bucket_key, documents, out_dir)
+    else:
+        try:
+            result = pool.run(bucket_key, documents, out_dir)
+        except extract_pool.MemoryCeilingExceeded as exc:
+            result = extract_alone(pool, bucket_key, documents, out_dir, str(exc))
     get_run_logger().info(
         "batch %s: %d documents, %d sentences, %d metric facts",
         bucket_key[:8],
         documents.height,
-        rows["stg_sentences"],
-        rows["fct_metric"],
+        result["rows"]["stg_sentences"],
+        result["rows"]["fct_metric"],
     )
-    return {"dir": str(folder), "rows": rows, "bytes": int(documents["text"].str.len_bytes().sum() or 0)}
+    return result
+
+
+def extract_alone(
+    pool: extract_pool.ExtractPool, bucket_key: str, documents: pl.DataFrame, out_dir: str, why: str
+) -> dict[str, Any]:
+    """A batch that went over the memory ceiling, again, one document at a time.
+
+    The documents that fit load as usual; each one that goes over the ceiling alone is
+    named in the result's ``failed`` (document id → reason), and the flow quarantines it.
+    """
+    logger = get_run_logger()
+    failed: dict[str, str] = {}
+    parts = []
+    if documents.height == 1:
+        failed[documents["document_id"][0]] = why
+    else:
+        logger.warning(
+            "batch %s: %s; extracting its %d documents one by one", bucket_key[:8], why, documents.height
+        )
+        for i, one in enumerate(documents.iter_slices(1)):
+            try:
+                parts.append(pool.run(f"{bucket_key}.part{i}", one, out_dir))
+            except extract_pool.MemoryCeilingExceeded as exc:
+                failed[one["document_id"][0]] = str(exc)
+    for doc, reason in failed.items():
+        logger.warning("document %s not extracted: %s", doc[:12], reason)
+    result = extract_pool.merge_batches(parts, Path(out_dir) / bucket_key, documents)
+    return {**result, "failed": failed}
 
 
 def _staging_dir(target: Path) -> Path:
@@ -376,6 +405,27 @@ def _staging_dir(target: Path) -> Path:
         get_run_logger().warning("cannot write %s (%s); extract batches go to %s", beside, exc, fallback)
         fallback.mkdir(parents=True, exist_ok=True)
         return fallback
+
+
+def _extracts_here() -> bool:
+    """Whether the flow's extract tasks run in this process (a thread runner): they then hand
+    their batches to ``flows.extract_pool``'s workers, under the memory ceiling. A process or
+    Dask runner's workers extract themselves (a Dask worker has Dask's own memory limit)."""
+    from prefect.context import FlowRunContext
+
+    context = FlowRunContext.get()
+    return context is None or isinstance(context.task_runner, ThreadPoolTaskRunner)
+
+
+def _remove_stale_batches(staging: Path, started: datetime) -> None:
+    """After a load: remove the batch folders older than this run (left by runs that were
+    stopped before their load), so that the staging folder holds no more than a run's batches.
+    A cached extract result whose folder is gone is extracted again (``runner`` in ``etl``)."""
+    cutoff = started.replace(tzinfo=UTC).timestamp()
+    for folder in staging.iterdir():
+        with contextlib.suppress(OSError):
+            if folder.is_dir() and ".tmp-" not in folder.name and folder.stat().st_mtime < cutoff:
+                shutil.rmtree(folder, ignore_errors=True)
 
 
 def _complete(result: dict[str, Any]) -> bool:
@@ -670,14 +720,20 @@ def _stop_checker(*_: Any) -> None:
     checker.shutdown()
 
 
+def _kill_children(*_: Any) -> None:
+    """Flow hook: a crashed or cancelled run (a signal, a cancellation from the UI) kills its
+    checker process and extract workers at once rather than waiting for what they were doing."""
+    stopping.stop_children()
+
+
 @flow(
     name="etl",
     flow_run_name=_run_name,
     log_prints=True,
     task_runner=_default_runner(),
     on_failure=[_stop_checker],
-    on_crashed=[_stop_checker],
-    on_cancellation=[_stop_checker],
+    on_crashed=[_kill_children],
+    on_cancellation=[_kill_children],
 )
 def etl(
     input_dir: str = str(RAW_DIR),
@@ -688,6 +744,7 @@ def etl(
     parquet_dir: str | None = None,
     parquet_base_url: str | None = None,
     batch_mb: float = BATCH_BYTES / 1_000_000,
+    memory_limit: str | None = None,
 ) -> dict[str, object]:
     """Read Chinese government reports and load their metric facts into the DuckDB warehouse.
 
@@ -703,9 +760,13 @@ def etl(
         parquet_base_url: Where the Parquet files will live, e.g. s3://bucket/taizhang (views.sql names it).
         batch_mb: Megabytes of text per extract task: bounds each worker's memory; smaller batches
             spread a small run over more workers.
+        memory_limit: The run's memory ceiling (4GB, 1500MB, 40%); empty means $TAIZHANG_MEMORY_LIMIT or
+            half the machine's memory. A document whose extraction would go over it is quarantined.
     """
     chosen = list(stages or ALL_STAGES)
     started = datetime.now(UTC).replace(tzinfo=None)
+    stopping.note_flow_run(prefect_runtime.flow_run.id)
+    stopping.take_over()
     run_id = uuid.uuid4().hex[:12]
     logger = get_run_logger()
     target = Path(warehouse_path) if warehouse_path else default_warehouse()
@@ -754,7 +815,11 @@ def etl(
             )
         )
     extracted: list[dict[str, Any]] = []
-    out_dir = str(_staging_dir(target))
+    staging = _staging_dir(target)
+    for left in extract_pool.clean_staging(staging):
+        logger.info("removed %s, left by a run that was stopped", left.name)
+    out_dir = str(staging)
+    ceiling = extract_pool.memory_ceiling(memory_limit)
     fresh = extract.with_options(refresh_cache=True)
 
     def runner(key: str) -> Any:
@@ -800,7 +865,8 @@ def etl(
             )
         )
 
-    with document_progress(total, enabled=None if show_progress else False) as advance:
+    pool = extract_pool.opened(cpu_count(), ceiling) if _extracts_here() else contextlib.nullcontext()
+    with pool, document_progress(total, enabled=None if show_progress else False) as advance:
         # A window of batches in flight keeps every worker busy while bounding the frames
         # queued for them; results are taken in submission order, so every runner gives the
         # same tables.
@@ -838,6 +904,10 @@ def etl(
                 key, batch = pending.popleft()
                 futures.append((runner(key).submit(key, batch, out_dir), key, batch))
     lap("extract")
+    failed = {doc: why for r in extracted for doc, why in r.get("failed", {}).items()}
+    if failed:  # over the memory ceiling: quarantined with the reason, not loaded half-done
+        raw, quarantine = quarantine_documents(raw, quarantine, failed)
+        summary.quarantined = quarantine.height
     rows = {name: sum(int(r["rows"][name]) for r in extracted) for name in EXTRACT_TABLES}
     summary.sentences = rows["stg_sentences"]
     summary.facts = rows["fct_metric"]
@@ -963,6 +1033,7 @@ def etl(
             summary.loaded = True
             for result in extracted:  # in the warehouse now; a later run extracts only what changes
                 shutil.rmtree(result["dir"], ignore_errors=True)
+            _remove_stale_batches(Path(out_dir), started)
             lap("load")
         else:
             logger.info("stage load left out: dry run, the warehouse was not touched")

@@ -591,3 +591,34 @@ def _quarantined(source: str, reason: str, data: bytes, size: int, now: datetime
         "first_bytes_hex": data[:FIRST_BYTES].hex(" "),
         "quarantined_at": now,
     }
+
+
+def quarantine_documents(
+    raw: pl.DataFrame, quarantine: pl.DataFrame, reasons: dict[str, str]
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Move the documents named in ``reasons`` (document id → why) from ``raw`` to quarantine.
+
+    A document read fine but could not be extracted (it went over the run's memory ceiling):
+    each of its files becomes a quarantine row with the reason, so that it is neither loaded
+    half-done nor lost. Its first bytes are those of its decoded text.
+    """
+    if not reasons:
+        return raw, quarantine
+    ids = pl.Series(list(reasons), dtype=pl.String).implode()
+    moved = raw.filter(pl.col("document_id").is_in(ids))
+    rows = pl.DataFrame(
+        [
+            _quarantined(
+                row["source_path"],
+                reasons[row["document_id"]],
+                (row["text"] or "").encode()[:FIRST_BYTES],
+                int(row["size_bytes"] or 0),
+                row["ingested_at"],
+            )
+            for row in moved.iter_rows(named=True)
+        ],
+        schema=QUARANTINE_SCHEMA,
+    )
+    return raw.filter(~pl.col("document_id").is_in(ids)), pl.concat(
+        [quarantine, rows], how="vertical_relaxed"
+    )

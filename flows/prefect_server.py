@@ -123,6 +123,9 @@ def launch() -> EarlyServer | None:
             command(port),
             env={**os.environ, **SERVER_ENV},
             preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
+            # Its own process group: Ctrl-C on the terminal reaches the run, which records its
+            # cancellation through this server before stopping it.
+            process_group=0,
         )
     except (OSError, ModuleNotFoundError):
         return None

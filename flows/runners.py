@@ -177,6 +177,9 @@ def warm_worker() -> None:
     raised would break the whole pool.
     """
     os.environ[_IN_WORKER] = "1"
+    from flows.lifeline import die_with_parent
+
+    die_with_parent()  # a killed run must not leave its workers behind
     try:
         import jieba
 
