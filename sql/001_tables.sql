@@ -41,7 +41,9 @@ CREATE TABLE IF NOT EXISTS stg_sentences (
     is_boilerplate  BOOLEAN,              -- web-page furniture: no fact, item or measure comes from it
     boilerplate_reason VARCHAR,
     section_id      VARCHAR,              -- dim_section the sentence sits in
-    section_path    VARCHAR
+    section_path    VARCHAR,
+    is_sentence_cut BOOLEAN,              -- a piece of a sentence cut at MAX_SENTENCE_CHARS (013)
+    is_paragraph_cut BOOLEAN              -- in a line cut into paragraphs at MAX_PARAGRAPH_CHARS (013)
 );
 
 -- The unit dictionary (seeds/units.csv).

@@ -43,6 +43,19 @@ import polars as pl
 from transforms.dim_section import assign_section
 from transforms.ledger_text import paragraphs
 
+LEAD_WINDOW_CHARS = 1000
+"""How much of a paragraph, from a sentence inside it, a lead is looked for in.
+
+Why: a lead may open any sentence, and the text it is matched against runs on to the end of
+the paragraph (a quoted problem may hold a 。). Handing every sentence the rest of its
+paragraph cost (sentences × paragraph length): quadratic in the paragraph, 3 GB on a 1 MB
+document written as one line. The longest lead of the seeds, the gold texts and the work
+reports is 124 characters, so 1,000 reads every real one; a lead that would reach within
+``_TAIL_ROOM`` characters of a cut window's end is not read, since the window cannot show
+where it ends (a frame ending at ``$`` would otherwise match at the cut).
+"""
+_TAIL_ROOM = 32  # longer than any lead_tail of seeds/item_patterns.csv (，进行了以下整改。)
+
 ITEM_COLUMNS = [
     "item_id",
     "document_id",
@@ -93,7 +106,16 @@ def _candidates(documents: pl.DataFrame, sentences: pl.DataFrame, sections: pl.D
             pl.lit(True).alias("para_start"),
             pl.col("start_char").alias("para_start_char"),
         )
-        .select("document_id", "cand_start", "para_start_char", "rest", "para_start", "_heading", "marker")
+        .select(
+            "document_id",
+            "cand_start",
+            "para_start_char",
+            "rest",
+            "para_start",
+            "_heading",
+            "marker",
+            pl.lit(False).alias("_window_cut"),
+        )
     )
     inner = sentences.filter(pl.col("sentence_index") > 0)
     if "is_boilerplate" in inner.columns:
@@ -102,12 +124,18 @@ def _candidates(documents: pl.DataFrame, sentences: pl.DataFrame, sections: pl.D
         inner.select("document_id", "paragraph_index", pl.col("start_char").alias("cand_start"))
         .join(
             paras.select(
-                "document_id", "paragraph_index", pl.col("start_char").alias("para_start_char"), "text"
+                "document_id",
+                "paragraph_index",
+                pl.col("start_char").alias("para_start_char"),
+                pl.col("end_char").alias("_para_end"),
+                "text",
             ),
             on=["document_id", "paragraph_index"],
         )
         .with_columns(
-            pl.col("text").str.slice(pl.col("cand_start") - pl.col("para_start_char")).alias("rest")
+            pl.col("text")
+            .str.slice(pl.col("cand_start") - pl.col("para_start_char"), LEAD_WINDOW_CHARS)
+            .alias("rest")
         )
         .select(
             "document_id",
@@ -117,6 +145,7 @@ def _candidates(documents: pl.DataFrame, sentences: pl.DataFrame, sections: pl.D
             pl.lit(False).alias("para_start"),
             pl.lit(False).alias("_heading"),
             pl.lit(None, dtype=pl.String).alias("marker"),
+            (pl.col("_para_end") - pl.col("cand_start") > LEAD_WINDOW_CHARS).alias("_window_cut"),
         )
     )
     return pl.concat([para_c, sent_c], how="vertical_relaxed")
@@ -265,6 +294,8 @@ def fct_rectification_item(
             (pl.col("problem_start_char") + pl.col("_wrapped").cast(pl.Int64)).alias("problem_start_char"),
             (pl.col("problem_end_char") - pl.col("_wrapped").cast(pl.Int64)).alias("problem_end_char"),
         )
+        # A lead that reaches the end of a cut window may go on past it: not read (LEAD_WINDOW_CHARS).
+        .filter(~pl.col("_window_cut") | (pl.col("_lead_len") + _TAIL_ROOM <= LEAD_WINDOW_CHARS))
         .sort(["document_id", "start_char"])
         # A sentence that opens inside an earlier lead (a 。 within a quoted problem) is not a lead.
         .with_columns(pl.col("end_char").cum_max().shift(1).over("document_id").alias("_prev_end"))

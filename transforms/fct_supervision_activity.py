@@ -110,16 +110,17 @@ def fct_supervision_activity(
     )
     found = _with_body(found, bodies)
     found = _with_target(found, markers)
+    # A target lies within its action's sentence, so only that sentence's bodies can be in it.
     targets = mentions.select(
-        "document_id",
+        "sentence_id",
         pl.col("start_char").alias("_t_org_start"),
         pl.col("end_char").alias("_t_org_end"),
         pl.col("org_id").alias("target_org_id"),
     )
     with_org = (
-        found.select("activity_key", "document_id", "target_start_char", "target_end_char")
+        found.select("activity_key", "sentence_id", "target_start_char", "target_end_char")
         .drop_nulls("target_start_char")
-        .join(targets, on="document_id")
+        .join(targets, on="sentence_id")
         .filter(
             (pl.col("_t_org_start") >= pl.col("target_start_char"))
             & (pl.col("_t_org_end") <= pl.col("target_end_char"))
@@ -141,39 +142,56 @@ def fct_supervision_activity(
 
 
 def _with_body(found: pl.DataFrame, bodies: pl.DataFrame) -> pl.DataFrame:
-    """The supervising body named last before the action: in the sentence, else in the paragraph."""
+    """The supervising body named last before the action: in the sentence, else in the paragraph.
+
+    "Last" is the body that starts last among those that end before the action. An as-of
+    join within the paragraph finds it without pairing every action with every body of the
+    paragraph (that pairing grew with the square of a paragraph's length): bodies sorted by
+    end, each carries the latest-starting body among those ending at or before it.
+    """
     found = found.with_row_index("activity_key")
-    candidates = (
-        found.select("activity_key", "document_id", "sentence_id", "paragraph_index", "action_start_char")
-        .join(
-            bodies.select(
-                "document_id",
-                pl.col("sentence_id").alias("_b_sentence"),
-                pl.col("paragraph_index").alias("_b_para"),
-                pl.col("start_char").alias("_b_start"),
-                pl.col("end_char").alias("_b_end"),
-                "org_id",
-                pl.col("name").alias("supervisor_name"),
-            ),
-            on="document_id",
+    para = ["document_id", "_b_para"]
+    best = pl.col("_b_start") == pl.col("_b_start").cum_max().over(para)
+    ranked = (
+        bodies.select(
+            "document_id",
+            pl.col("sentence_id").alias("_b_sentence"),
+            pl.col("paragraph_index").alias("_b_para"),
+            pl.col("start_char").alias("_b_start"),
+            pl.col("end_char").alias("_b_end"),
+            "org_id",
+            pl.col("name").alias("supervisor_name"),
         )
-        .filter(
-            (pl.col("_b_para") == pl.col("paragraph_index"))
-            & (pl.col("_b_end") <= pl.col("action_start_char"))
-        )
+        .sort([*para, "_b_end", "_b_start"])
+        .with_columns(pl.col("_b_end").alias("_b_end_key"))
         .with_columns(
+            pl.when(best).then(pl.col(c)).forward_fill().over(para).alias(c)
+            for c in ("_b_sentence", "org_id", "supervisor_name", "_b_start", "_b_end")
+        )
+        # Bodies ending at the same place: the last one has seen them all.
+        .unique([*para, "_b_end_key"], keep="last", maintain_order=True)
+    )
+    keyed = found.select(
+        "activity_key",
+        "document_id",
+        "sentence_id",
+        pl.col("paragraph_index").alias("_b_para"),
+        pl.col("action_start_char").alias("_b_end_key"),
+    ).sort("_b_end_key")
+    candidates = (
+        keyed.join_asof(
+            ranked.sort("_b_end_key"), on="_b_end_key", by=para, strategy="backward", check_sortedness=False
+        )
+        .drop_nulls("_b_end")
+        .select(
+            "activity_key",
+            "org_id",
+            "supervisor_name",
             pl.when(pl.col("_b_sentence") == pl.col("sentence_id"))
             .then(pl.lit("sentence"))
             .otherwise(pl.lit("paragraph"))
-            .alias("body_source")
-        )
-        .sort("_b_start", descending=True)
-        .group_by("activity_key", maintain_order=True)
-        .agg(
-            pl.col("org_id").first(),
-            pl.col("supervisor_name").first(),
-            pl.col("body_source").first(),
-            pl.col("_b_end").first(),
+            .alias("body_source"),
+            "_b_end",
         )
     )
     return found.join(candidates, on="activity_key", how="inner")
