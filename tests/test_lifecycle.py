@@ -206,7 +206,8 @@ def leftovers(run: Run) -> dict[int, str]:
         with contextlib.suppress(psutil.Error):
             p = psutil.Process(pid)
             if p.create_time() == created and _alive(p):
-                left[pid] = cmdline
+                now = " ".join(p.cmdline())[:300]  # seen between fork and exec, it had its parent's
+                left[pid] = now if now == cmdline else f"{now} (first seen as: {cmdline})"
     for p in _marked(run.mark):
         with contextlib.suppress(psutil.Error):
             left.setdefault(p.pid, "(never seen in the tree) " + " ".join(p.cmdline())[:300])
