@@ -318,7 +318,10 @@ def test_after_kill_9_at_any_of_10_points_nothing_it_started_is_alive_5_s_later(
 
     5 s later no process of its tree may be alive; the warehouse holds the state before the run
     (or after it, for a kill after the commit); the next normal run completes, leaves an empty
-    staging folder and no temporary copy, and nothing alive either.
+    staging folder and no temporary copy, and nothing alive either. Before a kill point that
+    must leave the old state, the next run's folder differs from the killed run's (another
+    sentence), so that the killed run's batch folder is not the one the next run writes and
+    consumes: the next run must clean it as a leftover.
     """
     home, folder, target = tmp_path / "home", tmp_path / "inbox", tmp_path / "w" / "w.duckdb"
     base_reports, new_reports = REPORTS[:4], REPORTS[4:6]
@@ -354,6 +357,8 @@ def test_after_kill_9_at_any_of_10_points_nothing_it_started_is_alive_5_s_later(
                 kill_leftovers(run)
             after_kill = warehouse.checksums(target)  # it opens
             staged = staging_entries(target)
+            if expected == "old":  # the next run reads other text: what the killed run staged is nobody's
+                append_unique(folder / base_reports[0].name, f"next-{i}-{uuid.uuid4().hex[:8]}")
             follow = normal_run(folder, target, home)
             runs.append(follow)
             new = data_sums(target)
