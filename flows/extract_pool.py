@@ -279,15 +279,16 @@ class ExtractPool:
                     raise EOFError
         except (EOFError, OSError):
             self._forget(worker)
+            worker.process.join(2)  # reaped, not left a zombie
             if worker.killed_for:
                 raise MemoryCeilingExceeded(worker.killed_for) from None
-            worker.process.join(1)
             raise WorkerDied(
                 f"the extract worker ended while extracting (exit code {worker.process.exitcode})"
             ) from None
         except BaseException:  # a timeout or a cancellation: the batch is abandoned, not left running
             self._forget(worker)
             worker.process.kill()
+            worker.process.join(2)
             raise
         worker.busy = False
         self._idle.put(worker)
