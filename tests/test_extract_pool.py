@@ -55,7 +55,9 @@ def test_a_batch_extracts_the_same_in_a_worker_as_in_this_process(tmp_path: Path
         assert frame.equals(theirs[name]), name
 
 
-def test_a_worker_over_the_ceiling_is_stopped_with_a_reason_and_the_next_batch_extracts(tmp_path: Path) -> None:
+def test_a_worker_over_the_ceiling_is_stopped_with_a_reason_and_the_next_batch_extracts(
+    tmp_path: Path,
+) -> None:
     """The ceiling is set below what the run's processes already hold: the first batch's worker
     is the only busy one, so it is stopped; the pool then starts another for the next batch."""
     docs = doc_frame({"a.txt": SMALL})
