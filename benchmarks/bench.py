@@ -112,7 +112,7 @@ def extractor_speed() -> tuple[float, int]:
 
 def _kind(proc: psutil.Process, flow_pid: int) -> str:
     """Which part of a run a process is: the flow, Prefect's server, or the others (the checker
-    process and, with the processes runner, the workers: all spawned alike)."""
+    process and the extract workers, or the processes runner's workers: all spawned alike)."""
     if proc.pid == flow_pid:
         return "flow"
     return "server" if "uvicorn" in " ".join(proc.cmdline()) else "checker+workers"
@@ -162,7 +162,10 @@ def run_flow(folder: Path, warehouse: Path, home: Path, runner: str) -> dict[str
         "import json,sys; from flows import cli, prefect_server; cli.skip_teardown_at_exit(); "
         "server = prefect_server.launch(); "
         "from flows import checker, tables; checker.start(); "
-        "tables.warm_extractor_in_background(); from flows.etl import etl; prefect_server.adopt(server)\n"
+        "from flows import extract_pool\n"
+        "if sys.argv[3] in ('', 'threads'): extract_pool.prestart(extract_pool.memory_ceiling())\n"
+        "else: tables.warm_extractor_in_background()\n"
+        "from flows.etl import etl; prefect_server.adopt(server)\n"
         "with prefect_server.without_heartbeats():\n"
         "    s = etl(input_dir=sys.argv[1], warehouse_path=sys.argv[2])\n"
         "print('SUMMARY ' + json.dumps(s)); cli.set_exit_code(0)"
@@ -178,7 +181,7 @@ def run_flow(folder: Path, warehouse: Path, home: Path, runner: str) -> dict[str
     start = time.perf_counter()
     with log.open("w") as err, log.with_suffix(".out").open("w") as out:
         child = subprocess.Popen(
-            [sys.executable, "-c", code, str(folder), str(warehouse)],
+            [sys.executable, "-c", code, str(folder), str(warehouse), runner],
             stdout=out,
             stderr=err,
             env=env,
