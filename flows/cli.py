@@ -124,6 +124,7 @@ def _run(args: argparse.Namespace) -> int:
         # The default runner's extract tasks hand their batches to worker processes
         # (flows.extract_pool): the first one warms up (2-4 s) while Prefect starts.
         extract_pool.prestart(ceiling)
+    extract_pool.KEEP_WARM = 0  # this process ends with the run: no worker is kept past extraction
     from flows.etl import DataQualityError, etl
     from flows.runners import task_runner
     from flows.settings import RAW_DIR, default_warehouse

@@ -325,6 +325,21 @@ class ExtractPool:
             with contextlib.suppress(Exception):
                 victim.process.kill()
 
+    def shrink(self, keep: int) -> None:
+        """Stop idle workers beyond ``keep``: once a run has extracted, their memory (about
+        250 MB each, jieba's dictionary and the transforms' caches) is the checks' and the load's."""
+        while True:
+            with self._lock:
+                if len(self._all) <= keep:
+                    return
+            try:
+                worker = self._idle.get_nowait()
+            except queue.Empty:
+                return
+            self._forget(worker)
+            worker.process.kill()
+            worker.process.join(2)
+
     def close(self) -> None:
         """Stop every worker now (a batch being extracted is abandoned)."""
         self._stop.set()
@@ -366,9 +381,14 @@ def current() -> ExtractPool | None:
     return _current
 
 
+# Workers kept after a run's extraction: one, warm for the next run of a long-lived process (a
+# test session, an in-process caller); ``taizhang run`` sets 0, since its process ends with the run.
+KEEP_WARM = 1
+
+
 @contextlib.contextmanager
 def opened(workers: int, ceiling: int) -> Iterator[ExtractPool]:
-    """This process's pool as ``current`` for one run's extraction; its workers stay warm after."""
+    """This process's pool as ``current`` for one run's extraction; ``KEEP_WARM`` workers stay after."""
     global _current
     pool = shared(workers, ceiling)
     _current = pool
@@ -376,6 +396,7 @@ def opened(workers: int, ceiling: int) -> Iterator[ExtractPool]:
         yield pool
     finally:
         _current = None
+        pool.shrink(KEEP_WARM)
 
 
 def stop() -> None:
