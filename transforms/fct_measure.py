@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from transforms.ledger_text import alternation
+from transforms.ledger_text import alternation, slice_document
 from transforms.measure_status import decide, status_hits
 from transforms.numbers import chinese_value
 from transforms.spans import find_spans
@@ -57,17 +57,15 @@ _CLAUSE_START = r"(?:^|[。；;！？\n：:])[ \t\u3000]*"
 
 
 def _bodies(documents: pl.DataFrame, items: pl.DataFrame) -> pl.DataFrame:
-    return (
-        items.select("item_id", "document_id", pl.col("end_char").alias("body_start"), "scope_end_char")
-        .filter(pl.col("scope_end_char") > pl.col("body_start"))
-        .join(documents.select("document_id", pl.col("text").alias("_doc")), on="document_id")
-        .with_columns(
-            pl.col("_doc")
-            .str.slice(pl.col("body_start"), pl.col("scope_end_char") - pl.col("body_start"))
-            .alias("body")
-        )
-        .drop("_doc")
-    )
+    return slice_document(
+        documents,
+        items.select(
+            "item_id", "document_id", pl.col("end_char").alias("body_start"), "scope_end_char"
+        ).filter(pl.col("scope_end_char") > pl.col("body_start")),
+        "body_start",
+        "scope_end_char",
+        "body",
+    ).drop_nulls("body")  # an item of no document given has no body
 
 
 def _enumerated(bodies: pl.DataFrame, enumerator: str) -> pl.DataFrame:

@@ -41,7 +41,7 @@ from __future__ import annotations
 import polars as pl
 
 from transforms.dim_section import assign_section
-from transforms.ledger_text import paragraphs
+from transforms.ledger_text import paragraphs, slice_document
 
 LEAD_WINDOW_CHARS = 1000
 """How much of a paragraph, from a sentence inside it, a lead is looked for in.
@@ -315,17 +315,9 @@ def fct_rectification_item(
 
 
 def _with_text(documents: pl.DataFrame, items: pl.DataFrame) -> pl.DataFrame:
-    return (
-        items.join(
-            documents.select("document_id", pl.col("text").alias("_doc")), on="document_id", how="left"
-        )
-        .with_columns(
-            pl.col("_doc")
-            .str.slice(pl.col("start_char"), pl.col("end_char") - pl.col("start_char"))
-            .alias("text"),
-            pl.col("_doc").str.len_chars().cast(pl.Int64).alias("_doc_len"),
-        )
-        .drop("_doc")
+    lengths = documents.select("document_id", pl.col("text").str.len_chars().cast(pl.Int64).alias("_doc_len"))
+    return slice_document(documents, items, "start_char", "end_char").join(
+        lengths, on="document_id", how="left", maintain_order="left"
     )
 
 
