@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from transforms.dim_section import section_ancestors
 from transforms.ledger_text import alternation, slice_document
 from transforms.measure_status import decide, status_hits
 from transforms.numbers import chinese_value
@@ -145,15 +146,16 @@ def _item_status_texts(
             pl.col("heading_text").str.slice(pl.col("marker").str.len_chars().fill_null(0)).str.strip_chars()
         )
         marked = sections.filter(heading.str.contains("|".join(f"(?:{p})" for p in lists))).select(
-            "document_id",
-            pl.col("start_char").alias("_s"),
-            pl.col("end_char").alias("_e"),
-            heading.alias("text"),
+            pl.col("section_id").alias("ancestor_id"), heading.alias("text")
         )
+        # The sections an item lies in: its own and their ancestors, not every list of its document.
         inside = (
-            items.select("item_id", "document_id", "start_char")
-            .join(marked, on="document_id")
-            .filter((pl.col("_s") < pl.col("start_char")) & (pl.col("start_char") < pl.col("_e")))
+            items.select("item_id", "section_id", "start_char")
+            .with_row_index("_row")
+            .join(section_ancestors(sections), on="section_id")
+            .filter(pl.col("ancestor_start") < pl.col("start_char"))
+            .join(marked, on="ancestor_id")
+            .sort(["_row", "ancestor_start"])
             .select("item_id", "text")
         )
         texts.append(inside)
