@@ -135,7 +135,10 @@ def child(path: str, stages: bool) -> None:
             t = time.perf_counter()
             result = fn(*args)
             figures[name] = [round(time.perf_counter() - t, 2), round(sampler.reset() / 1e6)]
-            print(json.dumps({"stage": name, "s": figures[name][0], "peak_mb": figures[name][1]}), flush=True)
+            # The process's peak so far: it rises in the stage that set it (sampling can miss a spike).
+            maxrss = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3)
+            line = {"stage": name, "s": figures[name][0], "peak_mb": figures[name][1], "maxrss_mb": maxrss}
+            print(json.dumps(line), flush=True)
             return result
 
         docs = stage("stg_documents", stg_documents, documents, ledger_ref.document_structure)
@@ -278,7 +281,11 @@ def main() -> None:
                     flush=True,
                 )
             for line in result.get("stage_lines", []):  # type: ignore[union-attr]
-                print(f"    {line['stage']:24s} {line['s']:7.2f} s  peak {line['peak_mb']:6d} MB", flush=True)
+                print(
+                    f"    {line['stage']:24s} {line['s']:7.2f} s  peak {line['peak_mb']:6d} MB"
+                    f"  process peak so far {line['maxrss_mb']:6d} MB",
+                    flush=True,
+                )
 
 
 if __name__ == "__main__":
