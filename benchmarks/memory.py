@@ -1,10 +1,11 @@
 """Peak memory and time of the extraction on one document of a given size and line structure.
 
     .venv/bin/python benchmarks/memory.py [--mb 1 4 12] [--shapes lines one_line ...]
-        [--corpus /work/shared/corpus/work-reports] [--limit-mb 8000] [--stages]
+        [--corpus /work/shared/corpus/work-reports ...] [--limit-mb 8000] [--stages]
 
-Each document is the corpus's reports concatenated (repeated when the corpus is smaller)
-up to ``--mb`` MB of UTF-8, in one of four shapes:
+Each document is the corpus's reports (the ``*.txt`` under every ``--corpus`` folder)
+concatenated (repeated when the corpus is smaller) up to ``--mb`` MB of UTF-8, in one of
+four shapes:
 
 - ``lines``: as written, with its line breaks;
 - ``one_line``: every line break removed, so the whole document is one line;
@@ -18,9 +19,10 @@ Each (shape, size) runs ``flows.tables.extract_documents`` on a one-document fra
 fresh child process. The child first loads the reference data and jieba, so its baseline
 RSS is the interpreter's with everything imported; it prints the baseline, the peak RSS
 (``ru_maxrss``) and the seconds. With ``--stages`` it runs the stages of
-``extract_documents`` one by one instead and prints, per stage, the seconds and the peak
-RSS sampled every 10 ms during it. A child whose RSS passes ``--limit-mb`` is killed and
-reported as such, so that a quadratic step does not take the machine down with it.
+``extract_documents`` one by one instead (``build_ledger``'s steps each on its own) and
+prints, per stage, the seconds and the peak RSS sampled every 10 ms during it. A child whose
+RSS passes ``--limit-mb`` is killed and reported as such, so that a quadratic step does not
+take the machine down with it.
 
 This is a script, not a test: tests assert behaviour, this prints figures.
 """
@@ -44,9 +46,10 @@ CORPUS = Path("/work/shared/corpus/work-reports")
 SHAPES = ("lines", "one_line", "one_paragraph", "no_stop")
 
 
-def build_text(corpus: Path, mb: float, shape: str) -> str:
-    """The corpus's reports concatenated to ``mb`` MB of UTF-8, in ``shape``."""
-    reports = [p.read_text(encoding="utf-8") for p in sorted(corpus.glob("*.txt"))]
+def build_text(corpus: list[Path], mb: float, shape: str) -> str:
+    """The corpus folders' reports (``*.txt``, sub-folders too) concatenated to ``mb`` MB of UTF-8,
+    in ``shape``."""
+    reports = [p.read_text(encoding="utf-8") for folder in corpus for p in sorted(folder.rglob("*.txt"))]
     if not reports:
         raise SystemExit(f"no .txt reports in {corpus}")
     target = int(mb * 1_000_000)
@@ -112,8 +115,14 @@ def child(path: str, stages: bool) -> None:
     out: dict[str, object] = {"baseline_mb": round(baseline / 1e6)}
     start = time.perf_counter()
     if stages:
+        from transforms.boilerplate import drop_boilerplate, mark_boilerplate
+        from transforms.dim_document import dim_document
+        from transforms.dim_org_unit import bridge_sentence_org, dim_org_unit, org_mentions
+        from transforms.dim_section import assign_section, dim_section
+        from transforms.fct_measure import assign_measure, fct_measure
         from transforms.fct_metric import fct_metric
-        from transforms.ledger import build_ledger
+        from transforms.fct_rectification_item import fct_rectification_item
+        from transforms.fct_supervision_activity import fct_supervision_activity
         from transforms.stg_documents import stg_documents
         from transforms.stg_sentences import stg_sentences
         from transforms.temporal import flow_time
@@ -126,26 +135,79 @@ def child(path: str, stages: bool) -> None:
             t = time.perf_counter()
             result = fn(*args)
             figures[name] = [round(time.perf_counter() - t, 2), round(sampler.reset() / 1e6)]
-            print(json.dumps({"stage": name, "s": figures[name][0], "peak_mb": figures[name][1]}), flush=True)
+            # The process's peak so far: it rises in the stage that set it (sampling can miss a spike).
+            maxrss = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3)
+            line = {"stage": name, "s": figures[name][0], "peak_mb": figures[name][1], "maxrss_mb": maxrss}
+            print(json.dumps(line), flush=True)
             return result
 
         docs = stage("stg_documents", stg_documents, documents, ledger_ref.document_structure)
         sentences = stage("stg_sentences", stg_sentences, documents)
         facts = stage("fct_metric", fct_metric, sentences, docs, ref)
-        ledger = stage("build_ledger", build_ledger, documents, docs, sentences, ledger_ref, facts)
+        # build_ledger's steps one by one, in its order (transforms/ledger.py).
+        r = ledger_ref
+        dim_doc = stage(
+            "dim_document",
+            dim_document,
+            documents,
+            docs,
+            r.regions,
+            r.region_suffixes,
+            r.genre_rules,
+            r.document_structure,
+        )
+        marked = stage("mark_boilerplate", mark_boilerplate, sentences, r.boilerplate_patterns, docs)
+        sections = stage("dim_section", dim_section, documents, marked, r.heading_patterns)
+        items = stage(
+            "fct_rectification_item", fct_rectification_item, documents, marked, sections, r.item_patterns
+        )
+        clean = stage("drop_boilerplate", drop_boilerplate, facts, marked)
+        measures = stage(
+            "fct_measure", fct_measure, documents, items, r.item_patterns, r.measure_status, clean, sections
+        )
+        mentions = stage(
+            "org_mentions",
+            org_mentions,
+            marked,
+            dim_doc,
+            r.org_patterns,
+            r.org_trim_words,
+            r.org_levels,
+            r.regions,
+            r.org_false_names,
+        )
+        stage(
+            "fct_supervision_activity",
+            fct_supervision_activity,
+            marked,
+            mentions,
+            r.supervision_terms,
+            dim_doc,
+        )
+        stage("dim_org_unit", dim_org_unit, mentions)
+        stage("bridge_sentence_org", bridge_sentence_org, mentions)
+        placed = stage("assign_section", assign_section, marked, sections)
+        facts = stage(
+            "assign_measure", lambda f: assign_measure(assign_section(f, sections), measures), clean
+        )
         stage(
             "flow_time",
             flow_time,
-            ledger["fct_metric"],
-            ledger["stg_sentences"],
-            ledger["dim_section"],
-            ledger["dim_document"],
+            facts,
+            placed,
+            sections,
+            dim_doc,
             ref.time_frames,
             ref.plan_periods,
             ref.target_words,
         )
         out["stages"] = figures
-        out["rows"] = {"stg_sentences": sentences.height, "fct_metric": ledger["fct_metric"].height}
+        out["rows"] = {
+            "stg_sentences": sentences.height,
+            "fct_metric": facts.height,
+            "dim_section": sections.height,
+            "fct_rectification_item": items.height,
+        }
     else:
         from flows.tables import extract_documents
 
@@ -197,7 +259,7 @@ def main() -> None:
     )
     parser.add_argument("--mb", type=float, nargs="+", default=[1, 4, 12])
     parser.add_argument("--shapes", nargs="+", default=list(SHAPES), choices=SHAPES)
-    parser.add_argument("--corpus", type=Path, default=CORPUS)
+    parser.add_argument("--corpus", type=Path, nargs="+", default=[CORPUS])
     parser.add_argument("--limit-mb", type=float, default=8000)
     parser.add_argument("--stages", action="store_true")
     parser.add_argument("--child")
@@ -219,7 +281,11 @@ def main() -> None:
                     flush=True,
                 )
             for line in result.get("stage_lines", []):  # type: ignore[union-attr]
-                print(f"    {line['stage']:14s} {line['s']:7.2f} s  peak {line['peak_mb']:6d} MB", flush=True)
+                print(
+                    f"    {line['stage']:24s} {line['s']:7.2f} s  peak {line['peak_mb']:6d} MB"
+                    f"  process peak so far {line['maxrss_mb']:6d} MB",
+                    flush=True,
+                )
 
 
 if __name__ == "__main__":

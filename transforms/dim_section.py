@@ -167,3 +167,31 @@ def assign_section(frame: pl.DataFrame, sections: pl.DataFrame, position: str = 
         .join_asof(right, on="_pos", by="document_id", strategy="backward", check_sortedness=False)
     )
     return joined.sort("_row").drop("_row", "_pos")
+
+
+def section_ancestors(sections: pl.DataFrame) -> pl.DataFrame:
+    """``section_id, ancestor_id, ancestor_start, depth``: each section with itself (depth 0) and
+    every section it lies in (its parent at depth 1, and so on up).
+
+    Why: "the sections that hold a position" is the deepest one (``assign_section``) and its
+    ancestors, since sections nest. Reading them here costs sections × depth (the number of
+    heading levels at most), where testing every section of a document against every row
+    costs rows × sections: quadratic in the document, 2.2 GB for the 11,000 items of one
+    12 MB report.
+    """
+    step = sections.select("section_id", pl.col("parent_section_id").alias("_up"))
+    starts = sections.select(
+        pl.col("section_id").alias("ancestor_id"), pl.col("start_char").alias("ancestor_start")
+    )
+    level = sections.select("section_id", pl.col("section_id").alias("ancestor_id"))
+    frames = [level.with_columns(pl.lit(0, dtype=pl.Int32).alias("depth"))]
+    depth = 0
+    while level.height:
+        depth += 1
+        level = (
+            level.join(step, left_on="ancestor_id", right_on="section_id")
+            .select("section_id", pl.col("_up").alias("ancestor_id"))
+            .drop_nulls("ancestor_id")
+        )
+        frames.append(level.with_columns(pl.lit(depth, dtype=pl.Int32).alias("depth")))
+    return pl.concat(frames).join(starts, on="ancestor_id", how="left")

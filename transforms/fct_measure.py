@@ -34,7 +34,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from transforms.ledger_text import alternation
+from transforms.dim_section import section_ancestors
+from transforms.ledger_text import alternation, slice_document
 from transforms.measure_status import decide, status_hits
 from transforms.numbers import chinese_value
 from transforms.spans import find_spans
@@ -57,17 +58,15 @@ _CLAUSE_START = r"(?:^|[。；;！？\n：:])[ \t\u3000]*"
 
 
 def _bodies(documents: pl.DataFrame, items: pl.DataFrame) -> pl.DataFrame:
-    return (
-        items.select("item_id", "document_id", pl.col("end_char").alias("body_start"), "scope_end_char")
-        .filter(pl.col("scope_end_char") > pl.col("body_start"))
-        .join(documents.select("document_id", pl.col("text").alias("_doc")), on="document_id")
-        .with_columns(
-            pl.col("_doc")
-            .str.slice(pl.col("body_start"), pl.col("scope_end_char") - pl.col("body_start"))
-            .alias("body")
-        )
-        .drop("_doc")
-    )
+    return slice_document(
+        documents,
+        items.select(
+            "item_id", "document_id", pl.col("end_char").alias("body_start"), "scope_end_char"
+        ).filter(pl.col("scope_end_char") > pl.col("body_start")),
+        "body_start",
+        "scope_end_char",
+        "body",
+    ).drop_nulls("body")  # an item of no document given has no body
 
 
 def _enumerated(bodies: pl.DataFrame, enumerator: str) -> pl.DataFrame:
@@ -147,15 +146,16 @@ def _item_status_texts(
             pl.col("heading_text").str.slice(pl.col("marker").str.len_chars().fill_null(0)).str.strip_chars()
         )
         marked = sections.filter(heading.str.contains("|".join(f"(?:{p})" for p in lists))).select(
-            "document_id",
-            pl.col("start_char").alias("_s"),
-            pl.col("end_char").alias("_e"),
-            heading.alias("text"),
+            pl.col("section_id").alias("ancestor_id"), heading.alias("text")
         )
+        # The sections an item lies in: its own and their ancestors, not every list of its document.
         inside = (
-            items.select("item_id", "document_id", "start_char")
-            .join(marked, on="document_id")
-            .filter((pl.col("_s") < pl.col("start_char")) & (pl.col("start_char") < pl.col("_e")))
+            items.select("item_id", "section_id", "start_char")
+            .with_row_index("_row")
+            .join(section_ancestors(sections), on="section_id")
+            .filter(pl.col("ancestor_start") < pl.col("start_char"))
+            .join(marked, on="ancestor_id")
+            .sort(["_row", "ancestor_start"])
             .select("item_id", "text")
         )
         texts.append(inside)

@@ -40,8 +40,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from transforms.dim_section import assign_section
-from transforms.ledger_text import paragraphs
+from transforms.dim_section import assign_section, section_ancestors
+from transforms.ledger_text import paragraphs, slice_document
 
 LEAD_WINDOW_CHARS = 1000
 """How much of a paragraph, from a sentence inside it, a lead is looked for in.
@@ -315,17 +315,9 @@ def fct_rectification_item(
 
 
 def _with_text(documents: pl.DataFrame, items: pl.DataFrame) -> pl.DataFrame:
-    return (
-        items.join(
-            documents.select("document_id", pl.col("text").alias("_doc")), on="document_id", how="left"
-        )
-        .with_columns(
-            pl.col("_doc")
-            .str.slice(pl.col("start_char"), pl.col("end_char") - pl.col("start_char"))
-            .alias("text"),
-            pl.col("_doc").str.len_chars().cast(pl.Int64).alias("_doc_len"),
-        )
-        .drop("_doc")
+    lengths = documents.select("document_id", pl.col("text").str.len_chars().cast(pl.Int64).alias("_doc_len"))
+    return slice_document(documents, items, "start_char", "end_char").join(
+        lengths, on="document_id", how="left", maintain_order="left"
     )
 
 
@@ -422,18 +414,27 @@ def _with_scope(items: pl.DataFrame, sections: pl.DataFrame, sentences: pl.DataF
 
 
 def _with_parent(items: pl.DataFrame, sections: pl.DataFrame) -> pl.DataFrame:
-    """The innermost grouping heading item (关于…问题) whose section holds the item."""
-    parents = items.filter(pl.col("_can_group") & pl.col("_is_heading")).select(
-        "document_id",
-        pl.col("item_id").alias("parent_item_id"),
-        pl.col("start_char").alias("_p_start"),
-        pl.col("_sec_end").alias("_p_end"),
+    """The innermost grouping heading item (关于…问题) whose section holds the item.
+
+    A grouping heading item opens a section, so the candidates are the item's own section
+    and its ancestors (``section_ancestors``), nearest first; a heading item's own section
+    is not its parent (the parent must start before it).
+    """
+    group_sections = (
+        items.filter(pl.col("_can_group") & pl.col("_is_heading"))
+        .select("document_id", "start_char", pl.col("item_id").alias("parent_item_id"))
+        .join(
+            sections.select("document_id", pl.col("heading_start_char").alias("start_char"), "section_id"),
+            on=["document_id", "start_char"],
+        )
+        .select(pl.col("section_id").alias("ancestor_id"), "parent_item_id")
     )
     links = (
-        items.select("document_id", "item_id", "start_char")
-        .join(parents, on="document_id")
-        .filter((pl.col("_p_start") < pl.col("start_char")) & (pl.col("start_char") < pl.col("_p_end")))
-        .sort("_p_start", descending=True)
+        items.select("item_id", "section_id", "start_char")
+        .join(section_ancestors(sections), on="section_id")
+        .filter(pl.col("ancestor_start") < pl.col("start_char"))
+        .join(group_sections, on="ancestor_id")
+        .sort("depth")
         .group_by("item_id", maintain_order=True)
         .agg(pl.col("parent_item_id").first())
     )
@@ -452,18 +453,22 @@ def _with_parent(items: pl.DataFrame, sections: pl.DataFrame) -> pl.DataFrame:
 def _with_category(
     items: pl.DataFrame, sections: pl.DataFrame, item_patterns: pl.DataFrame, default: str
 ) -> pl.DataFrame:
-    """The frame's own category, else that of a section it lies in (专题报告), else the default."""
+    """The frame's own category, else that of a section it lies in (专题报告), else the default.
+
+    The sections an item lies in are its own and their ancestors (``section_ancestors``).
+    """
     rules = item_patterns.filter(pl.col("kind") == "section_category")
     by_section = pl.DataFrame(schema={"item_id": pl.String, "_sec_category": pl.String})
+    if rules.height:
+        holding = items.select("item_id", "section_id").join(section_ancestors(sections), on="section_id")
     for rule in rules.iter_rows(named=True):  # one join per CSV row, a handful
         marked = sections.filter(pl.col("heading_text").str.contains(rule["pattern"])).select(
-            "document_id", pl.col("start_char").alias("_s"), pl.col("end_char").alias("_e")
+            pl.col("section_id").alias("ancestor_id")
         )
         hit = (
-            items.select("item_id", "document_id", "start_char")
-            .join(marked, on="document_id")
-            .filter((pl.col("_s") <= pl.col("start_char")) & (pl.col("start_char") < pl.col("_e")))
+            holding.join(marked, on="ancestor_id", how="semi")
             .select("item_id", pl.lit(rule["category"]).alias("_sec_category"))
+            .unique("item_id", maintain_order=True)
         )
         by_section = pl.concat([by_section, hit]).unique("item_id", keep="first", maintain_order=True)
     return items.join(by_section, on="item_id", how="left").with_columns(
