@@ -32,6 +32,7 @@ input-hashing cache policy (Prefect would otherwise hash whole frames).
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import logging
 import shutil
@@ -183,9 +184,42 @@ class _Gate:
         return self._rows
 
 
-def _retry_unless_cancelled(task: Any, task_run: Any, state: Any) -> bool:
-    """The load's retry condition: a load the flow cancelled is not tried again."""
-    return not isinstance(getattr(state, "data", None), LoadCancelled)
+# Errors a retry cannot fix: the same call fails the same way seconds later.
+_PERMANENT_ERRNOS = {errno.ENOENT, errno.EACCES, errno.EPERM, errno.ENOSPC, errno.EDQUOT, errno.EROFS}
+_PERMANENT_TEXTS = (
+    "No space left on device",
+    "Disk quota exceeded",
+    "Permission denied",
+    "Read-only file system",
+    "Not a directory",
+    "Is a directory",
+)
+
+
+def is_permanent(exc: BaseException | None) -> bool:
+    """Whether retrying cannot help: a missing folder or file, a permission error, a full disk
+    or quota, a read-only file system, a wrong kind of path, or a load the flow cancelled. The
+    error or any error it was raised from counts (the load wraps DuckDB's errors, which name
+    the cause only in their text). A busy warehouse, a dropped connection or a timeout are
+    transient and retried."""
+    while exc is not None:
+        if isinstance(exc, LoadCancelled | FileNotFoundError | FileExistsError | PermissionError):
+            return True
+        if isinstance(exc, NotADirectoryError | IsADirectoryError) or (
+            isinstance(exc, OSError) and exc.errno in _PERMANENT_ERRNOS
+        ):
+            return True
+        if any(text in str(exc) for text in _PERMANENT_TEXTS):
+            return True
+        exc = exc.__cause__
+    return False
+
+
+def _retry_if_transient(task: Any, task_run: Any, state: Any) -> bool:
+    """The I/O tasks' retry condition: an error a retry cannot fix (``is_permanent``) fails the
+    run at once instead of after the retries and their back-off."""
+    data = getattr(state, "data", None)
+    return not is_permanent(data if isinstance(data, BaseException) else None)
 
 
 @dataclass
@@ -223,19 +257,13 @@ def build_tables(raw: pl.DataFrame) -> dict[str, pl.DataFrame]:
     return tables
 
 
-def _retry_unless_missing(task: Any, task_run: Any, state: Any) -> bool:
-    """The ingest's retry condition: a missing input folder is not transient, so it fails at
-    once instead of after three retries (7 s); a read that failed otherwise is tried again."""
-    return not isinstance(getattr(state, "data", None), FileNotFoundError)
-
-
 @task(
     name="ingest",
     retries=3,
     retry_delay_seconds=exponential_backoff(backoff_factor=1),
     timeout_seconds=900,
     cache_policy=NO_CACHE,
-    retry_condition_fn=_retry_unless_missing,
+    retry_condition_fn=_retry_if_transient,
 )
 def ingest(
     input_dir: Path, warehouse_path: Path | None = None, reuse: bool = True
@@ -274,6 +302,7 @@ def ingest(
     name="compare",
     retries=2,
     retry_delay_seconds=1,
+    retry_condition_fn=_retry_if_transient,
     timeout_seconds=120,
     cache_policy=NO_CACHE,
 )
@@ -579,7 +608,7 @@ def validate(
     retry_delay_seconds=exponential_backoff(backoff_factor=2),
     timeout_seconds=1800,
     cache_policy=NO_CACHE,
-    retry_condition_fn=_retry_unless_cancelled,
+    retry_condition_fn=_retry_if_transient,
 )
 def load(
     warehouse_path: Path,

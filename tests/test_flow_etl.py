@@ -144,3 +144,54 @@ def test_a_missing_input_folder_fails_at_once_without_retries(tmp_path: Path) ->
     ingests = [r for r in runs if r.name.startswith("ingest")]
     assert len(ingests) == 1 and ingests[0].run_count == 1
     assert not (tmp_path / "w.duckdb").exists()
+
+
+def test_errors_a_retry_cannot_fix_are_told_from_transient_ones() -> None:
+    import errno
+
+    from flows.etl import LoadCancelled, is_permanent
+    from flows.warehouse_state import WarehouseWriteError
+
+    def wrapped(cause: BaseException) -> WarehouseWriteError:
+        try:
+            raise WarehouseWriteError("writing the warehouse failed") from cause
+        except WarehouseWriteError as exc:
+            return exc
+
+    for permanent in (
+        FileNotFoundError("no folder"),
+        PermissionError(errno.EACCES, "Permission denied"),
+        OSError(errno.ENOSPC, "No space left on device"),
+        wrapped(RuntimeError('IO Error: Could not write file "x": No space left on device')),
+        wrapped(OSError(errno.EROFS, "Read-only file system")),
+        LoadCancelled("critical checks failed"),
+    ):
+        assert is_permanent(permanent), permanent
+    for transient in (
+        wrapped(RuntimeError("Could not set lock on file: Conflicting lock is held")),
+        TimeoutError("the API did not answer"),
+        ConnectionResetError(errno.ECONNRESET, "Connection reset by peer"),
+        None,
+    ):
+        assert not is_permanent(transient), transient
+
+
+def test_a_warehouse_path_through_a_file_fails_the_load_once(tmp_path: Path) -> None:
+    """A part of the warehouse's folder path is a file: no retry makes it a folder."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    from flows.etl import etl
+
+    (tmp_path / "a-file").write_text("not a folder")
+    state = etl(
+        input_dir=str(SEEDS_RAW), warehouse_path=str(tmp_path / "a-file" / "w.duckdb"), return_state=True
+    )
+    assert state.is_failed()
+    assert "is a file, not a folder" in str(state.result(raise_on_failure=False))
+    with get_client(sync_client=True) as client:
+        runs = client.read_task_runs(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[state.state_details.flow_run_id]))
+        )
+    loads = [r for r in runs if r.name.startswith("load")]
+    assert len(loads) == 1 and loads[0].run_count == 1
