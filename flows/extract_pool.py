@@ -233,7 +233,6 @@ class ExtractPool:
     _all: list[_Worker] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _stop: threading.Event = field(default_factory=threading.Event)
-    peak_rss: int = 0  # the run's process tree, as the watchdog saw it
 
     def __post_init__(self) -> None:
         self._context = multiprocessing.get_context("spawn")
@@ -265,9 +264,14 @@ class ExtractPool:
         """
         if self._stop.is_set():
             raise RuntimeError("the extract pool is closed: the run is stopping")
-        if self._idle.empty():
-            self.start_one()
-        worker = self._idle.get()
+        while True:
+            if self._idle.empty():
+                self.start_one()
+            worker = self._idle.get()
+            if worker.process.is_alive():
+                break
+            self._forget(worker)  # ended while idle (killed from outside): take another
+            worker.process.join(1)
         worker.busy = True
         try:
             worker.conn.send((bucket_key, documents, out_dir))
@@ -306,9 +310,10 @@ class ExtractPool:
     def _watch(self) -> None:
         me = psutil.Process()
         while not self._stop.wait(SAMPLE_SECONDS):
+            if not any(w.busy for w in self._all):
+                continue  # nothing to stop: no need to read the tree (it scans every process)
             rss = tree_rss(me)
             total = sum(rss.values())
-            self.peak_rss = max(self.peak_rss, total)
             if total <= self.ceiling:
                 continue
             with self._lock:

@@ -74,6 +74,20 @@ def test_a_worker_over_the_ceiling_is_stopped_with_a_reason_and_the_next_batch_e
     assert not [p for p in psutil.Process().children(recursive=True) if "extract" in " ".join(p.cmdline())]
 
 
+def test_a_worker_killed_while_idle_is_replaced_for_the_next_batch(tmp_path: Path) -> None:
+    docs = doc_frame({"a.txt": SMALL})
+    pool = ExtractPool(1, 10**15)
+    try:
+        pool.run("first", docs, str(tmp_path))
+        (idle,) = pool._all
+        idle.process.kill()
+        idle.process.join(5)
+        assert pool.run("second", docs, str(tmp_path))["rows"]["fct_metric"] > 0
+        assert pool._all and pool._all[0] is not idle
+    finally:
+        pool.close()
+
+
 def test_scratch_folders_of_dead_writers_are_removed_and_live_ones_kept(tmp_path: Path) -> None:
     dead = psutil.Popen(["true"])
     dead.wait()
