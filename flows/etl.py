@@ -111,7 +111,7 @@ class _ThreadTimeoutNotice(logging.Filter):
     Prefect 3.8 logs a WARNING saying so for each of them (14 on a 100 MB run) although
     nothing is wrong: in a thread Prefect raises the timeout in the task's Python code, so a
     batch stuck in Python stops, and one stuck inside a single Polars call stops when that
-    call returns. The README (Operating it with Prefect, Timeouts) says so once instead.
+    call returns. docs/design.md (Prefect, Timeouts) says so once instead.
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
