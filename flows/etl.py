@@ -109,9 +109,9 @@ class _ThreadTimeoutNotice(logging.Filter):
 
     On the default runner every extract task runs in one of the task runner's threads, and
     Prefect 3.8 logs a WARNING saying so for each of them (14 on a 100 MB run) although
-    nothing is wrong: in a thread Prefect raises the timeout in the task's Python code, so a
-    batch stuck in Python stops, and one stuck inside a single Polars call stops when that
-    call returns. docs/design.md (Prefect, Timeouts) says so once instead.
+    nothing is wrong: in a thread Prefect raises the timeout in the task's Python code, which
+    is waiting for its extract worker process (``flows.extract_pool``), and the pool then kills
+    that worker, so a stuck batch stops at once. docs/design.md (Prefect, Timeouts) says so.
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
