@@ -262,12 +262,15 @@ class ExtractPool:
             WorkerDied: the worker ended otherwise.
             RuntimeError: the extraction raised (its message and traceback).
         """
-        if self._stop.is_set():
-            raise RuntimeError("the extract pool is closed: the run is stopping")
         while True:
+            if self._stop.is_set():  # closed while this task waited for a worker
+                raise RuntimeError("the extract pool is closed: the run is stopping")
             if self._idle.empty():
                 self.start_one()
-            worker = self._idle.get()
+            try:
+                worker = self._idle.get(timeout=0.2)
+            except queue.Empty:
+                continue
             if worker.process.is_alive():
                 break
             self._forget(worker)  # ended while idle (killed from outside): take another

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import duckdb
@@ -86,6 +87,33 @@ def test_a_worker_killed_while_idle_is_replaced_for_the_next_batch(tmp_path: Pat
         assert pool._all and pool._all[0] is not idle
     finally:
         pool.close()
+
+
+def test_a_task_waiting_for_a_worker_is_released_when_the_pool_closes(tmp_path: Path) -> None:
+    """A cancelled run closes the pool: a batch still waiting for a free worker must not wait for ever."""
+    import threading
+
+    pool = ExtractPool(1, 10**15)
+    errors: list[BaseException] = []
+
+    def extract(key: str) -> None:
+        try:
+            pool.run(key, doc_frame({"a.txt": SMALL * 2_000}), str(tmp_path))
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=extract, args=(k,), daemon=True) for k in ("busy", "waiting")]
+    threads[0].start()
+    deadline = time.monotonic() + 60
+    while not any(w.busy for w in pool._all) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    threads[1].start()  # the only worker is busy: this one waits for it
+    time.sleep(0.5)
+    pool.close()
+    for t in threads:
+        t.join(timeout=10)
+    assert not any(t.is_alive() for t in threads)
+    assert len(errors) == 2
 
 
 def test_scratch_folders_of_dead_writers_are_removed_and_live_ones_kept(tmp_path: Path) -> None:
