@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
@@ -125,11 +126,20 @@ def test_a_rerun_reads_only_files_touched_since_and_records_their_new_time(
     assert stored == (stat.st_mtime_ns + 5_000_000_000,)
 
 
-def test_a_missing_input_folder_fails_at_once_without_retries(tmp_path: Path) -> None:
-    """A folder that is not there will not appear on a retry: one attempt, a readable reason."""
+def _task_runs(state: Any, prefix: str) -> list[Any]:
+    """The task runs of a flow run (by its final state) whose name starts with ``prefix``."""
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
+    with get_client(sync_client=True) as client:
+        runs = client.read_task_runs(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[state.state_details.flow_run_id]))
+        )
+    return [r for r in runs if r.name.startswith(prefix)]
+
+
+def test_a_missing_input_folder_fails_at_once_without_retries(tmp_path: Path) -> None:
+    """A folder that is not there will not appear on a retry: one attempt, a readable reason."""
     from flows.etl import etl
 
     missing = tmp_path / "no-such-folder"
@@ -137,11 +147,7 @@ def test_a_missing_input_folder_fails_at_once_without_retries(tmp_path: Path) ->
 
     assert state.is_failed()
     assert "does not exist or is not a folder" in str(state.result(raise_on_failure=False))
-    with get_client(sync_client=True) as client:
-        runs = client.read_task_runs(
-            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[state.state_details.flow_run_id]))
-        )
-    ingests = [r for r in runs if r.name.startswith("ingest")]
+    ingests = _task_runs(state, "ingest")
     assert len(ingests) == 1 and ingests[0].run_count == 1
     assert not (tmp_path / "w.duckdb").exists()
 
@@ -178,9 +184,6 @@ def test_errors_a_retry_cannot_fix_are_told_from_transient_ones() -> None:
 
 def test_a_warehouse_path_through_a_file_fails_the_load_once(tmp_path: Path) -> None:
     """A part of the warehouse's folder path is a file: no retry makes it a folder."""
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
-
     from flows.etl import etl
 
     (tmp_path / "a-file").write_text("not a folder")
@@ -189,9 +192,5 @@ def test_a_warehouse_path_through_a_file_fails_the_load_once(tmp_path: Path) -> 
     )
     assert state.is_failed()
     assert "is a file, not a folder" in str(state.result(raise_on_failure=False))
-    with get_client(sync_client=True) as client:
-        runs = client.read_task_runs(
-            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[state.state_details.flow_run_id]))
-        )
-    loads = [r for r in runs if r.name.startswith("load")]
+    loads = _task_runs(state, "load")
     assert len(loads) == 1 and loads[0].run_count == 1

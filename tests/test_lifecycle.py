@@ -34,6 +34,7 @@ import psutil
 import pytest
 
 from flows import warehouse
+from flows.tables import DOCUMENT_TABLES
 from tests.conftest import GOLD_TEXTS, SEEDS_RAW, TESTS_DIR
 
 pytestmark = pytest.mark.slow
@@ -461,18 +462,8 @@ HOSTILE = {
     ).encode(),
     "gbk.txt": "关于整改情况的通报\n截至2021年10月，共制定整改措施328条，问责干部15名。\n".encode("gbk"),
 }
-# Per-document tables: compared on the documents current in each warehouse, every column.
-DOCUMENT_TABLES = (
-    "stg_documents",
-    "stg_sentences",
-    "fct_metric",
-    "dim_document",
-    "dim_section",
-    "fct_rectification_item",
-    "fct_measure",
-    "bridge_sentence_org",
-    "fct_supervision_activity",
-)
+# Per-document tables (flows.tables.DOCUMENT_TABLES): compared on the documents current in each
+# warehouse, every column.
 # raw_documents: current paths only, without the columns that say when a run read or removed
 # the file (ingested_at is the reading run's clock; removed_at/removed_reason are null on
 # current paths anyway). modified_ns stays: both read the same files, so it must agree.
