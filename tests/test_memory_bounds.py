@@ -140,6 +140,8 @@ def test_a_lead_inside_a_long_paragraph_is_read_within_its_window() -> None:
     _assert_provenance(items, text)
 
 
+# Extracts each file named on its command line, in order, in one fresh process after a warm-up
+# (jieba and the reference loaded), and prints what each took: peak RSS is the process's so far.
 _CHILD = """
 import json, resource, sys, time
 import polars as pl
@@ -147,16 +149,33 @@ sys.path.insert(0, {repo!r})
 from flows.tables import extract_documents
 def frame(text):
     return pl.DataFrame({{"document_id": ["d"], "file_name": ["d.txt"], "text": [text]}})
-extract_documents(frame("某县新建道路12公里。"))  # jieba and the reference loaded
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-out = {{"before_kb": before}}
-for shape in ("one_line", "no_stop"):
+extract_documents(frame("某县新建道路12公里。"))
+out = {{"before_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}}
+for path in sys.argv[1:]:
     start = time.perf_counter()
-    tables = extract_documents(frame(open(sys.argv[1] + shape, encoding="utf-8").read()))
-    out[shape] = {{"seconds": time.perf_counter() - start, "facts": tables["fct_metric"].height,
-        "peak_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}}
+    tables = extract_documents(frame(open(path, encoding="utf-8").read()))
+    items = tables["fct_rectification_item"]
+    out[path.rsplit("/", 1)[-1]] = {{"seconds": time.perf_counter() - start,
+        "peak_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+        "facts": tables["fct_metric"].height, "items": items.height,
+        "sections": tables["dim_section"].height,
+        "children": int(items["parent_item_id"].is_not_null().sum())}}
 print(json.dumps(out))
 """
+
+
+def _extract_in_child(paths: list[Path], timeout: float) -> dict:
+    """``_CHILD``'s figures for ``paths``."""
+    out = subprocess.run(
+        [sys.executable, "-c", _CHILD.format(repo=str(REPO_ROOT)), *map(str, paths)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=timeout,
+    )
+    figures = json.loads(out.stdout.strip().splitlines()[-1])
+    print(figures)
+    return figures
 
 
 def test_a_one_line_megabyte_extracts_within_a_bounded_peak(tmp_path: Path) -> None:
@@ -174,33 +193,10 @@ def test_a_one_line_megabyte_extracts_within_a_bounded_peak(tmp_path: Path) -> N
     text = _one_line(seeds) * 6
     (tmp_path / "one_line").write_text(text, encoding="utf-8")
     (tmp_path / "no_stop").write_text(re.sub(r"[。！？；!?;]", "，", text), encoding="utf-8")
-    code = _CHILD.format(repo=str(REPO_ROOT))
-    out = subprocess.run(
-        [sys.executable, "-c", code, f"{tmp_path}/"], capture_output=True, text=True, check=True, timeout=120
-    )
-    figures = json.loads(out.stdout.strip().splitlines()[-1])
-    print(figures)
+    figures = _extract_in_child([tmp_path / "one_line", tmp_path / "no_stop"], timeout=120)
     for shape in ("one_line", "no_stop"):
         assert figures[shape]["facts"] > 1000, shape
         assert (figures[shape]["peak_kb"] - figures["before_kb"]) / 1024 < 130, figures
-
-
-_CHILD_ITEMS = """
-import json, resource, sys, time
-import polars as pl
-sys.path.insert(0, {repo!r})
-from flows.tables import extract_documents
-def frame(text):
-    return pl.DataFrame({{"document_id": ["d"], "file_name": ["d.txt"], "text": [text]}})
-extract_documents(frame("某县新建道路12公里。"))  # jieba and the reference loaded
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-start = time.perf_counter()
-tables = extract_documents(frame(open(sys.argv[1], encoding="utf-8").read()))
-print(json.dumps({{"before_kb": before, "seconds": time.perf_counter() - start,
-    "peak_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-    "items": tables["fct_rectification_item"].height, "sections": tables["dim_section"].height,
-    "children": int(tables["fct_rectification_item"]["parent_item_id"].is_not_null().sum())}}))
-"""
 
 
 def test_a_report_with_thousands_of_items_extracts_within_a_bounded_peak(tmp_path: Path) -> None:
@@ -216,15 +212,7 @@ def test_a_report_with_thousands_of_items_extracts_within_a_bounded_peak(tmp_pat
     """
     seeds = "".join(f.read_text(encoding="utf-8").strip() + "\n\n" for f in sorted(SEEDS_RAW.glob("*.txt")))
     (tmp_path / "doc.txt").write_text(seeds * 24, encoding="utf-8")
-    code = _CHILD_ITEMS.format(repo=str(REPO_ROOT))
-    out = subprocess.run(
-        [sys.executable, "-c", code, str(tmp_path / "doc.txt")],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=300,
-    )
-    figures = json.loads(out.stdout.strip().splitlines()[-1])
-    print(figures)
+    figures = _extract_in_child([tmp_path / "doc.txt"], timeout=300)
+    figures = {"before_kb": figures["before_kb"], **figures["doc.txt"]}
     assert figures["items"] > 3000 and figures["children"] > 2000 and figures["sections"] > 2000, figures
     assert (figures["peak_kb"] - figures["before_kb"]) / 1024 < 260, figures
