@@ -308,7 +308,10 @@ def ingest(
 )
 def compare(raw: pl.DataFrame, warehouse_path: Path) -> pl.DataFrame:
     """``document_id, source_path, status`` with status new / changed / unchanged against the warehouse."""
-    known = known_documents(warehouse_path)
+    try:
+        known = known_documents(warehouse_path)
+    except duckdb.Error as exc:  # a lock held by an analyst's session: retried, then named plainly
+        raise WarehouseWriteError(explain_write_error(warehouse_path, exc)) from exc
     # Unchanged means this path holds this text in the warehouse now. The same text at another
     # path (a copy, a move) or at a path marked removed (a restore) is extracted again: the
     # load rewrites the rows of every document whose paths changed.
