@@ -16,7 +16,7 @@ It prints one line per figure:
    workers, its checker process and the embedded server, summed, sampled every
    0.1 s), CPU seconds per process (the flow's, the checker's and any worker
    processes', the server's), and the run's time as a multiple of the bound. The
-   checks run in the checker process while extracting (``flows.checker``): stage
+   checks run in the checker process while extracting (``flows.quality.checker``): stage
    ``extract`` is the time until the last batch is extracted, checks of the earlier
    chunks included, and ``validate`` only what is left after it (the last chunk,
    the small tables held until then, the data docs). CPU seconds over cores is what
@@ -98,8 +98,9 @@ def lower_bound(folder: Path) -> tuple[float, int]:
 def extractor_speed() -> tuple[float, int]:
     """Seconds and characters of ``extract_documents`` on the seeds: distinct text, cold memory."""
     code = (
-        "import time; from pathlib import Path; from flows.ingest import read_folder; "
-        "from flows.tables import extract_documents; from transforms.metric_phrase import _built_tagger; "
+        "import time; from pathlib import Path; from flows.warehouse.ingest import read_folder; "
+        "from flows.warehouse.tables import extract_documents; "
+        "from transforms.metric_phrase import _built_tagger; "
         "raw, _ = read_folder(Path('seeds/raw')); "
         "_built_tagger.cache_clear(); import jieba; jieba.initialize(); "
         "t = time.perf_counter(); extract_documents(raw); "
@@ -159,13 +160,14 @@ class _Sampler:
 def run_flow(folder: Path, warehouse: Path, home: Path, runner: str) -> dict[str, object]:
     """Run the flow in a child process; return its summary with wall time, peak RSS and CPU seconds."""
     code = (  # as taizhang run does: Prefect's server, the checker and jieba's load start first
-        "import json,sys; from flows import cli, prefect_server; cli.skip_teardown_at_exit(); "
+        "import json,sys; from flows import cli; from flows.pipeline import prefect_server; "
+        "cli.skip_teardown_at_exit(); "
         "server = prefect_server.launch(); "
-        "from flows import checker, tables; checker.start(); "
-        "from flows import extract_pool\n"
+        "from flows.quality import checker; from flows.warehouse import tables; checker.start(); "
+        "from flows.pipeline import extract_pool\n"
         "if sys.argv[3] in ('', 'threads'): extract_pool.prestart(extract_pool.memory_ceiling())\n"
         "else: tables.warm_extractor_in_background()\n"
-        "from flows.etl import etl; prefect_server.adopt(server)\n"
+        "from flows.pipeline.etl import etl; prefect_server.adopt(server)\n"
         "with prefect_server.without_heartbeats():\n"
         "    s = etl(input_dir=sys.argv[1], warehouse_path=sys.argv[2])\n"
         "print('SUMMARY ' + json.dumps(s)); cli.set_exit_code(0)"
@@ -239,7 +241,7 @@ def main() -> None:
     parser.add_argument(
         "--runner",
         default=os.environ.get("TAIZHANG_TASK_RUNNER") or "threads",
-        help="task runner for the flow (flows.runners): threads, processes, dask, tcp://host:port",
+        help="task runner for the flow (flows.pipeline.runners): threads, processes, dask, tcp://host:port",
     )
     parser.add_argument("--also-mb", type=float, help="a second, larger corpus: the growth of peak RSS")
     args = parser.parse_args()

@@ -15,7 +15,7 @@ four shapes:
   with an indent as a paragraph written without breaks would;
 - ``no_stop``: ``one_line`` with 。！？；!?; replaced by ，: one line that is one "sentence".
 
-Each (shape, size) runs ``flows.tables.extract_documents`` on a one-document frame in a
+Each (shape, size) runs ``flows.warehouse.tables.extract_documents`` on a one-document frame in a
 fresh child process. The child first loads the reference data and jieba, so its baseline
 RSS is the interpreter's with everything imported; it prints the baseline, the peak RSS
 (``ru_maxrss``) and the seconds. With ``--stages`` it runs the stages of
@@ -101,8 +101,8 @@ def child(path: str, stages: bool) -> None:
     import polars as pl
 
     sys.path.insert(0, str(REPO))
-    from flows.ledger_reference import load_ledger_reference
-    from flows.reference import load_reference
+    from flows.warehouse.ledger_reference import load_ledger_reference
+    from flows.warehouse.reference import load_reference
     from transforms.metric_phrase import warm_tagger
 
     ref = load_reference()
@@ -209,7 +209,7 @@ def child(path: str, stages: bool) -> None:
             "fct_rectification_item": items.height,
         }
     else:
-        from flows.tables import extract_documents
+        from flows.warehouse.tables import extract_documents
 
         tables = extract_documents(documents)
         out["rows"] = {k: v.height for k, v in tables.items() if k in ("stg_sentences", "fct_metric")}

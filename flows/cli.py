@@ -84,7 +84,7 @@ def _leave_now() -> None:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from flows import stopping
+    from flows.pipeline import stopping
 
     stopping.install()  # SIGTERM / SIGINT: stop within seconds, warehouse as it was, recorded
     try:
@@ -103,12 +103,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from flows import extract_pool, prefect_server
+    from flows.pipeline import extract_pool, prefect_server
 
     # First, before any thread exists or Prefect is imported: Prefect's embedded server starts
-    # (6-13 s) while the rest of this imports, instead of after it (flows.prefect_server).
+    # (6-13 s) while the rest of this imports, instead of after it (flows.pipeline.prefect_server).
     server = prefect_server.launch()
-    from flows import checker
+    from flows.quality import checker
 
     stage_names = {s.strip() for s in args.stages.split(",")} if args.stages else {"transform", "validate"}
     if {"transform", "validate"} <= stage_names:
@@ -122,11 +122,11 @@ def _run(args: argparse.Namespace) -> int:
         return 2
     if "transform" in stage_names and not args.runner and not os.environ.get("TAIZHANG_TASK_RUNNER"):
         # The default runner's extract tasks hand their batches to worker processes
-        # (flows.extract_pool): the first one warms up (2-4 s) while Prefect starts.
+        # (flows.pipeline.extract_pool): the first one warms up (2-4 s) while Prefect starts.
         extract_pool.prestart(ceiling)
     extract_pool.KEEP_WARM = 0  # this process ends with the run: no worker is kept past extraction
-    from flows.etl import DataQualityError, etl
-    from flows.runners import task_runner
+    from flows.pipeline.etl import DataQualityError, etl
+    from flows.pipeline.runners import task_runner
     from flows.settings import RAW_DIR, default_warehouse
 
     input_dir = Path(args.input_dir) if args.input_dir else RAW_DIR
@@ -152,7 +152,7 @@ def _run(args: argparse.Namespace) -> int:
     except (FileNotFoundError, RuntimeError, ValueError) as exc:
         print(f"run failed: {exc}", file=sys.stderr)
         return 1
-    from flows import warehouse
+    from flows.warehouse import store as warehouse
 
     if not summary["loaded"]:
         print(f"dry run (stages {','.join(summary['stages'])}): the warehouse was not touched")
@@ -197,7 +197,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from flows.report import build_report
+    from flows.outputs.report import build_report
     from flows.settings import default_warehouse
 
     target = Path(args.warehouse) if args.warehouse else default_warehouse()
@@ -212,7 +212,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 def _cmd_export(args: argparse.Namespace) -> int:
     """CSV: the files. Parquet: the lake, i.e. the files plus views.sql and lake.duckdb over them."""
-    from flows.export import export, export_lake
+    from flows.outputs.export import export, export_lake
     from flows.settings import default_warehouse
 
     if args.base_url and args.format != "parquet":
@@ -251,7 +251,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
     if args.runner:  # the served runs execute in subprocesses that read it when they import the flow
-        from flows.runners import ENV_VAR, task_runner
+        from flows.pipeline.runners import ENV_VAR, task_runner
 
         try:
             task_runner(args.runner)
@@ -259,7 +259,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
             print(exc, file=sys.stderr)
             return 2
         os.environ[ENV_VAR] = args.runner
-    from flows.serve import DEFAULT_INBOX, serve_deployments
+    from flows.pipeline.serve import DEFAULT_INBOX, serve_deployments
 
     try:
         serve_deployments(
@@ -277,11 +277,11 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 def _cmd_sql(args: argparse.Namespace) -> int:
     import polars as pl
 
-    from flows import warehouse
     from flows.settings import default_warehouse
+    from flows.warehouse import store as warehouse
 
     target = Path(args.warehouse) if args.warehouse else default_warehouse()
-    from flows.sql_shell import interactive, print_frame, run_file
+    from flows.outputs.sql_shell import interactive, print_frame, run_file
 
     if args.query is None:
         return interactive(target)
@@ -310,7 +310,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
     import polars as pl
 
-    from flows import dq
+    from flows.quality import checks as dq
     from flows.settings import default_warehouse
 
     target = Path(args.warehouse) if args.warehouse else default_warehouse()
@@ -340,8 +340,8 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 def extract_rows(paths: list[Path]) -> list[dict[str, object]]:
     """Mentions of the files/folders, one dict per mention with the guide's fields first."""
-    from flows.etl import build_tables
-    from flows.ingest import read_paths
+    from flows.pipeline.etl import build_tables
+    from flows.warehouse.ingest import read_paths
 
     raw, quarantine = read_paths(paths)
     for row in quarantine.iter_rows(named=True):
@@ -393,8 +393,8 @@ def eval_text_paths(gold_dir: Path) -> list[Path]:
 
 
 def _cmd_eval(args: argparse.Namespace) -> int:
-    from flows.evaluate import load_gold, report, score
-    from flows.ingest import list_files
+    from flows.quality.evaluate import load_gold, report, score
+    from flows.warehouse.ingest import list_files
 
     gold_dir = Path(args.gold_dir)
     gold = load_gold(gold_dir)

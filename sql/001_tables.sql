@@ -1,4 +1,4 @@
--- taizhang warehouse schema. Applied in file-name order by flows/warehouse.py on every run
+-- taizhang warehouse schema. Applied in file-name order by flows/warehouse/store.py on every run
 -- (CREATE ... IF NOT EXISTS), so a fresh warehouse and an old one end up the same.
 
 -- One row per ingested file: where it came from and how it was read.

@@ -31,7 +31,7 @@ def prefect_harness() -> Iterator[None]:
 
 @pytest.fixture(scope="session")
 def ref():
-    from flows.reference import load_reference
+    from flows.warehouse.reference import load_reference
 
     return load_reference()
 
@@ -49,7 +49,7 @@ def doc_frame(texts: dict[str, str]) -> pl.DataFrame:
 
 def staged_documents(docs: pl.DataFrame) -> pl.DataFrame:
     """``stg_documents`` of a raw-documents frame, with the seeds' document structure."""
-    from flows.ledger_reference import load_ledger_reference
+    from flows.warehouse.ledger_reference import load_ledger_reference
     from transforms.stg_documents import stg_documents
 
     return stg_documents(docs, load_ledger_reference().document_structure)
@@ -57,7 +57,7 @@ def staged_documents(docs: pl.DataFrame) -> pl.DataFrame:
 
 def extract(text: str) -> list[dict[str, object]]:
     """Mentions of one text through the real transforms."""
-    from flows.reference import load_reference
+    from flows.warehouse.reference import load_reference
     from transforms.fct_metric import fct_metric
     from transforms.stg_sentences import stg_sentences
 

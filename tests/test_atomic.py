@@ -24,9 +24,9 @@ import duckdb
 import polars as pl
 import pytest
 
-from flows import warehouse
-from flows.etl import build_tables
-from flows.ingest import read_folder
+from flows.pipeline.etl import build_tables
+from flows.warehouse import store as warehouse
+from flows.warehouse.ingest import read_folder
 from tests.conftest import REPO_ROOT, SEEDS_RAW
 
 WORKER = textwrap.dedent(
@@ -36,7 +36,7 @@ WORKER = textwrap.dedent(
 
     import polars as pl
 
-    from flows import warehouse
+    from flows.warehouse import store as warehouse
 
     dump, target, input_dir, kill_step = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3], sys.argv[4]
     frames = {p.stem: pl.read_parquet(p) for p in sorted((dump / "frames").glob("*.parquet"))}

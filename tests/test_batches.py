@@ -1,4 +1,4 @@
-"""How ``flows.etl.batches`` splits documents into extract tasks."""
+"""How ``flows.pipeline.etl.batches`` splits documents into extract tasks."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import hashlib
 
 import polars as pl
 
-from flows.etl import batches
+from flows.pipeline.etl import batches
 
 
 def _documents(n: int, chars: int) -> pl.DataFrame:

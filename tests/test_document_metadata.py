@@ -15,9 +15,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from flows.ingest import read_folder
-from flows.ledger_reference import load_ledger_reference
-from flows.tables import extract_documents
+from flows.warehouse.ingest import read_folder
+from flows.warehouse.ledger_reference import load_ledger_reference
+from flows.warehouse.tables import extract_documents
 from tests.conftest import TESTS_DIR, doc_frame, staged_documents
 from transforms.dim_document import dim_document
 from transforms.stg_documents import SOURCES
@@ -249,8 +249,8 @@ def test_the_warehouse_agrees_with_the_hand_read_table_on_95_percent_of_fields(
 
 
 def test_a_field_that_contradicts_its_source_fails_a_critical_check() -> None:
-    from flows import dq
-    from flows.quality import validate_table
+    from flows.quality import checks as dq
+    from flows.quality.suites import validate_table
 
     ref = load_ledger_reference()
     raw = doc_frame({"a.txt": NEWSPAPER_PAGE, "b.txt": "今天天气很好。\n"})

@@ -16,10 +16,10 @@ import duckdb
 import polars as pl
 import pytest
 
-from flows import dq
-from flows.etl import build_tables
-from flows.ingest import read_folder
-from flows.quality import validate_table
+from flows.pipeline.etl import build_tables
+from flows.quality import checks as dq
+from flows.quality.suites import validate_table
+from flows.warehouse.ingest import read_folder
 
 SEEDS_RAW = Path(__file__).resolve().parents[1] / "seeds" / "raw"
 PROVENANCE = "expect_column_pair_values_to_be_equal(text, source_slice)"
@@ -288,7 +288,7 @@ def test_data_docs_keep_only_the_newest_runs(seed: dict[str, pl.DataFrame], tmp_
 def test_validate_warehouse_rechecks_a_loaded_warehouse_and_sees_a_corrupted_offset(
     seed: dict[str, pl.DataFrame], tmp_path: Path
 ) -> None:
-    from flows import warehouse
+    from flows.warehouse import store as warehouse
 
     path = tmp_path / "w.duckdb"
     warehouse.load(path, seed, {})

@@ -15,9 +15,9 @@ EXAMPLES = sorted((REPO_ROOT / "sql" / "examples").glob("*.sql"))
 
 @pytest.fixture(scope="module")
 def seed_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from flows import warehouse
-    from flows.etl import build_tables
-    from flows.ingest import read_folder
+    from flows.pipeline.etl import build_tables
+    from flows.warehouse import store as warehouse
+    from flows.warehouse.ingest import read_folder
 
     raw, _ = read_folder(SEEDS_RAW)
     target = tmp_path_factory.mktemp("examples") / "taizhang.duckdb"

@@ -13,9 +13,9 @@ import duckdb
 import pytest
 
 from flows import cli
-from flows.export import PARTITION_COLUMN, LakeSummary, export, export_lake, tables
-from flows.sql_shell import run_file
-from flows.warehouse import query
+from flows.outputs.export import PARTITION_COLUMN, LakeSummary, export, export_lake, tables
+from flows.outputs.sql_shell import run_file
+from flows.warehouse.store import query
 from tests.test_views import seed_warehouse_path
 
 
@@ -327,7 +327,7 @@ def test_the_export_command_writes_the_lake_for_parquet_and_refuses_a_base_url_f
 def test_a_run_with_a_parquet_dir_leaves_a_lake_that_answers_like_the_warehouse(
     prefect_harness: None, tmp_path: Path
 ) -> None:
-    from flows.etl import etl
+    from flows.pipeline.etl import etl
     from tests.conftest import SEEDS_RAW
 
     target, lake_dir = tmp_path / "wh.duckdb", tmp_path / "lake"

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from flows.evaluate import metric_agrees
+from flows.quality.evaluate import metric_agrees
 from tests.conftest import TESTS_DIR, extract
 
 

@@ -1,4 +1,4 @@
-"""Extraction in worker processes under the run's memory ceiling (``flows.extract_pool``)."""
+"""Extraction in worker processes under the run's memory ceiling (``flows.pipeline.extract_pool``)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import polars as pl
 import psutil
 import pytest
 
-from flows import extract_pool
-from flows.extract_pool import ExtractPool, MemoryCeilingExceeded, parse_memory, tree_rss
+from flows.pipeline import extract_pool
+from flows.pipeline.extract_pool import ExtractPool, MemoryCeilingExceeded, parse_memory, tree_rss
 from tests.conftest import SEEDS_RAW, doc_frame
 
 SMALL = "截至2021年10月，共制定整改措施32条，完成投资12.5亿元，同比增长11%。\n"
@@ -133,7 +133,7 @@ def test_documents_over_the_ceiling_are_quarantined_with_the_reason_and_load_onc
 ) -> None:
     """Nothing lost: a run whose ceiling no extraction fits in completes, every document in
     quarantine with the reason; the next run, with room, loads them."""
-    from flows.etl import etl
+    from flows.pipeline.etl import etl
 
     folder, target = tmp_path / "in", tmp_path / "w.duckdb"
     folder.mkdir()

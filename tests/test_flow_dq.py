@@ -23,8 +23,8 @@ pytestmark = pytest.mark.flow
 def test_clean_run_stores_dq_run_and_dq_result_and_writes_data_docs(
     prefect_harness: None, tmp_path: Path
 ) -> None:
-    from flows import warehouse
-    from flows.etl import etl
+    from flows.pipeline.etl import etl
+    from flows.warehouse import store as warehouse
 
     target = tmp_path / "taizhang.duckdb"
     etl(input_dir=str(SEEDS_RAW), warehouse_path=str(target))
@@ -43,9 +43,9 @@ def loaded_then_broken(
 ) -> tuple[Path, dict[str, str]]:
     """A warehouse loaded from the seeds (and its checksums), then a unit dictionary that lost 个:
     every fact in 个 now has a unit the dictionary does not know, a critical failure."""
-    import flows.etl as etl_module
-    from flows import warehouse
-    from flows.etl import etl
+    import flows.pipeline.etl as etl_module
+    from flows.pipeline.etl import etl
+    from flows.warehouse import store as warehouse
 
     target = tmp_path / "taizhang.duckdb"
     etl(input_dir=str(SEEDS_RAW), warehouse_path=str(target))
@@ -59,8 +59,8 @@ def loaded_then_broken(
 def test_critical_failure_stops_the_run_and_leaves_every_table_unchanged(
     loaded_then_broken: tuple[Path, dict[str, str]], tmp_path: Path
 ) -> None:
-    from flows import warehouse
-    from flows.etl import DataQualityError, etl
+    from flows.pipeline.etl import DataQualityError, etl
+    from flows.warehouse import store as warehouse
 
     target, before = loaded_then_broken
     with pytest.raises(
@@ -79,8 +79,8 @@ def test_a_load_begun_beside_failing_checks_is_cancelled_once_not_retried(
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
-    from flows import warehouse
-    from flows.etl import etl
+    from flows.pipeline.etl import etl
+    from flows.warehouse import store as warehouse
 
     target, before = loaded_then_broken
     state = etl(input_dir=str(SEEDS_RAW), warehouse_path=str(target), full_refresh=True, return_state=True)
@@ -99,11 +99,12 @@ def test_a_load_begun_beside_failing_checks_is_cancelled_once_not_retried(
 def test_a_chunk_checked_in_the_checker_process_gives_the_rows_checked_here(tmp_path: Path) -> None:
     from prefect.logging import disable_run_logger
 
-    from flows import checker, dq
-    from flows.etl import extract
-    from flows.ingest import read_folder
-    from flows.reference import load_reference
-    from flows.tables import chunk_tables
+    from flows.pipeline.etl import extract
+    from flows.quality import checker
+    from flows.quality import checks as dq
+    from flows.warehouse.ingest import read_folder
+    from flows.warehouse.reference import load_reference
+    from flows.warehouse.tables import chunk_tables
     from transforms.dim_unit import dim_unit
 
     raw, _ = read_folder(SEEDS_RAW)
@@ -124,11 +125,12 @@ def test_a_chunk_checked_in_the_checker_process_gives_the_rows_checked_here(tmp_
 def test_pooled_tables_left_under_the_budget_are_checked_once_when_the_run_finishes(tmp_path: Path) -> None:
     from prefect.logging import disable_run_logger
 
-    from flows import checker, dq
-    from flows.etl import combine_results, extract
-    from flows.ingest import read_folder
-    from flows.reference import load_reference
-    from flows.tables import chunk_tables
+    from flows.pipeline.etl import combine_results, extract
+    from flows.quality import checker
+    from flows.quality import checks as dq
+    from flows.warehouse.ingest import read_folder
+    from flows.warehouse.reference import load_reference
+    from flows.warehouse.tables import chunk_tables
     from transforms.dim_unit import dim_unit
 
     raw, _ = read_folder(SEEDS_RAW)
@@ -158,11 +160,12 @@ def test_a_pooled_table_is_checked_once_its_pool_is_full_or_flushed(
     # In this process (``_check`` is what the checker process runs), so the budget can be set.
     from prefect.logging import disable_run_logger
 
-    from flows import checker, dq
-    from flows.etl import combine_results, extract
-    from flows.ingest import read_folder
-    from flows.reference import load_reference
-    from flows.tables import chunk_tables
+    from flows.pipeline.etl import combine_results, extract
+    from flows.quality import checker
+    from flows.quality import checks as dq
+    from flows.warehouse.ingest import read_folder
+    from flows.warehouse.reference import load_reference
+    from flows.warehouse.tables import chunk_tables
     from transforms.dim_unit import dim_unit
 
     raw, _ = read_folder(SEEDS_RAW)
@@ -211,9 +214,9 @@ def test_a_pooled_table_is_checked_once_its_pool_is_full_or_flushed(
 def test_checks_chunk_by_chunk_reach_the_verdict_of_one_chunk(
     prefect_harness: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import flows.etl as etl_module
-    from flows import warehouse
-    from flows.etl import etl
+    import flows.pipeline.etl as etl_module
+    from flows.pipeline.etl import etl
+    from flows.warehouse import store as warehouse
 
     whole = etl(input_dir=str(SEEDS_RAW), warehouse_path=str(tmp_path / "whole.duckdb"))
     monkeypatch.setattr(etl_module, "VALIDATE_CHUNK_BYTES", 1)  # every batch is a chunk of its own
@@ -230,8 +233,9 @@ def test_a_run_after_the_checker_process_died_starts_a_new_one(prefect_harness: 
     import os
     from concurrent.futures.process import BrokenProcessPool
 
-    from flows import checker, warehouse
-    from flows.etl import etl
+    from flows.pipeline.etl import etl
+    from flows.quality import checker
+    from flows.warehouse import store as warehouse
 
     checker.start()
     with pytest.raises(BrokenProcessPool):
@@ -244,8 +248,8 @@ def test_a_run_after_the_checker_process_died_starts_a_new_one(prefect_harness: 
 
 
 def test_combining_chunks_takes_a_mostly_share_over_all_of_them() -> None:
-    from flows.dq import COUNT_SCHEMA, DQ_RESULT_SCHEMA
-    from flows.etl import combine_results
+    from flows.pipeline.etl import combine_results
+    from flows.quality.checks import COUNT_SCHEMA, DQ_RESULT_SCHEMA
 
     def chunk(nulls: int, rows: int) -> pl.DataFrame:
         row = {
@@ -269,8 +273,8 @@ def test_combining_chunks_takes_a_mostly_share_over_all_of_them() -> None:
 
 
 def test_combining_chunks_keeps_a_table_checked_once_and_the_suites_order() -> None:
-    from flows.dq import COUNT_SCHEMA, DQ_RESULT_SCHEMA
-    from flows.etl import combine_results
+    from flows.pipeline.etl import combine_results
+    from flows.quality.checks import COUNT_SCHEMA, DQ_RESULT_SCHEMA
 
     def row(table: str, success: bool) -> dict[str, object]:
         return {

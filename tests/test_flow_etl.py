@@ -10,7 +10,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from flows import warehouse
+from flows.warehouse import store as warehouse
 from tests.conftest import SEEDS_RAW
 
 pytestmark = pytest.mark.flow
@@ -29,7 +29,7 @@ def _counts(path: Path) -> dict[str, int]:
 
 @pytest.fixture(scope="module")
 def seeded_warehouse(prefect_harness: None, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
-    from flows.etl import etl
+    from flows.pipeline.etl import etl
 
     target = tmp_path_factory.mktemp("wh") / "taizhang.duckdb"
     summary = etl(input_dir=str(SEEDS_RAW), warehouse_path=str(target))
@@ -71,7 +71,7 @@ def test_every_fact_slices_back_to_its_text_in_the_warehouse(seeded_warehouse: t
 
 
 def test_rerunning_on_the_same_input_changes_no_row_counts(seeded_warehouse: tuple[Path, dict]) -> None:
-    from flows.etl import etl
+    from flows.pipeline.etl import etl
 
     target, _ = seeded_warehouse
     before = _counts(target)
@@ -101,7 +101,7 @@ def test_warehouse_opens_in_the_duckdb_cli_from_pypi(seeded_warehouse: tuple[Pat
 def test_a_rerun_reads_only_files_touched_since_and_records_their_new_time(
     prefect_harness: None, tmp_path: Path
 ) -> None:
-    from flows.etl import etl
+    from flows.pipeline.etl import etl
 
     folder = tmp_path / "inbox"
     shutil.copytree(SEEDS_RAW, folder)
@@ -140,7 +140,7 @@ def _task_runs(state: Any, prefix: str) -> list[Any]:
 
 def test_a_missing_input_folder_fails_at_once_without_retries(tmp_path: Path) -> None:
     """A folder that is not there will not appear on a retry: one attempt, a readable reason."""
-    from flows.etl import etl
+    from flows.pipeline.etl import etl
 
     missing = tmp_path / "no-such-folder"
     state = etl(input_dir=str(missing), warehouse_path=str(tmp_path / "w.duckdb"), return_state=True)
@@ -155,8 +155,8 @@ def test_a_missing_input_folder_fails_at_once_without_retries(tmp_path: Path) ->
 def test_errors_a_retry_cannot_fix_are_told_from_transient_ones() -> None:
     import errno
 
-    from flows.etl import LoadCancelled, is_permanent
-    from flows.warehouse_state import WarehouseWriteError
+    from flows.pipeline.etl import LoadCancelled, is_permanent
+    from flows.warehouse.state import WarehouseWriteError
 
     def wrapped(cause: BaseException) -> WarehouseWriteError:
         try:
@@ -184,7 +184,7 @@ def test_errors_a_retry_cannot_fix_are_told_from_transient_ones() -> None:
 
 def test_a_warehouse_path_through_a_file_fails_the_load_once(tmp_path: Path) -> None:
     """A part of the warehouse's folder path is a file: no retry makes it a folder."""
-    from flows.etl import etl
+    from flows.pipeline.etl import etl
 
     (tmp_path / "a-file").write_text("not a folder")
     state = etl(

@@ -16,9 +16,9 @@ import polars as pl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from flows import warehouse
-from flows.etl import build_tables
-from flows.ingest import read_folder
+from flows.pipeline.etl import build_tables
+from flows.warehouse import store as warehouse
+from flows.warehouse.ingest import read_folder
 from tests.conftest import SEEDS_RAW
 
 SEED = (SEEDS_RAW / "000_b61bd1e1bea2ac28.txt").read_text(encoding="utf-8")

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from flows.cli import eval_text_paths, extract_rows, main
-from flows.evaluate import PRF_NAMES, load_gold, load_jsonl, metric_agrees, score
+from flows.quality.evaluate import PRF_NAMES, load_gold, load_jsonl, metric_agrees, score
 from tests.conftest import GOLD_DEV, GOLD_SCORER, GOLD_TEXTS, SEEDS_RAW
 
 GOLD_DOCS = sorted({str(g["doc"]) for g in load_gold(GOLD_DEV)})

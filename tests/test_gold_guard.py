@@ -11,7 +11,7 @@ import re
 from functools import cache
 from pathlib import Path
 
-from flows.evaluate import load_jsonl
+from flows.quality.evaluate import load_jsonl
 from tests.conftest import GOLD_DEV, GOLD_TEXTS, REPO_ROOT
 
 WINDOW = 12  # characters of a gold sentence that no rule file may hold

@@ -1,7 +1,7 @@
 """Hostile input: every file a user may drop in ends in the warehouse or in quarantine, with a reason.
 
 The files are real files written at test time (the 50 MB one included: it is
-generated, never committed), read by ``flows.ingest``, transformed by
+generated, never committed), read by ``flows.warehouse.ingest``, transformed by
 ``build_tables`` and loaded into a real DuckDB file.
 """
 
@@ -15,9 +15,9 @@ import duckdb
 import polars as pl
 import pytest
 
-from flows import warehouse
-from flows.etl import build_tables
-from flows.ingest import decode, html_to_text, read_folder, script_of
+from flows.pipeline.etl import build_tables
+from flows.warehouse import store as warehouse
+from flows.warehouse.ingest import decode, html_to_text, read_folder, script_of
 from tests.conftest import SEEDS_RAW
 
 SIMPLIFIED = (
@@ -87,7 +87,7 @@ def _write_hostile_folder(folder: Path) -> None:
 
 
 def _entries(folder: Path) -> set[str]:
-    """Every non-hidden entry below ``folder`` as ``flows.ingest`` stores paths (bytes escaped)."""
+    """Every non-hidden entry below ``folder`` as ``flows.warehouse.ingest`` stores paths (bytes escaped)."""
     root = os.fsencode(folder.resolve())
     found = set()
     for parent, dirs, names in os.walk(root):  # does not descend into links to folders

@@ -1,6 +1,6 @@
 """Incremental, idempotent loads on real files and a real DuckDB file.
 
-Each run reads a folder (``flows.ingest``), transforms it (``build_tables``) and
+Each run reads a folder (``flows.warehouse.ingest``), transforms it (``build_tables``) and
 loads it (``warehouse.load``) the way the flow does, with an ``etl_run`` row
 naming the folder, so a file that left the folder is marked removed.
 
@@ -23,10 +23,10 @@ import duckdb
 import polars as pl
 import pytest
 
-from flows import warehouse
-from flows.etl import build_tables
-from flows.ingest import read_folder
+from flows.pipeline.etl import build_tables
 from flows.settings import SQL_DIR
+from flows.warehouse import store as warehouse
+from flows.warehouse.ingest import read_folder
 from tests.conftest import SEEDS_RAW
 
 SEED = (SEEDS_RAW / "000_b61bd1e1bea2ac28.txt").read_text(encoding="utf-8")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import polars as pl
 
-from flows.ingest import decode, read_folder
+from flows.warehouse.ingest import decode, read_folder
 
 TEXT = "截至2021年10月，共召开11次会议。"
 

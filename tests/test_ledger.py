@@ -13,7 +13,7 @@ import datetime as dt
 import polars as pl
 import pytest
 
-from flows.ledger_reference import load_ledger_reference
+from flows.warehouse.ledger_reference import load_ledger_reference
 from tests.conftest import doc_frame, staged_documents
 from transforms.boilerplate import drop_boilerplate, mark_boilerplate
 from transforms.dim_document import dim_document
@@ -207,7 +207,7 @@ def test_newspaper_captions_and_bylines_are_marked(ref) -> None:
 
 
 def test_no_fact_item_or_measure_comes_from_furniture(ref) -> None:
-    from flows.reference import load_reference
+    from flows.warehouse.reference import load_reference
     from transforms.fct_metric import fct_metric
 
     docs, stg, sents = _staged({"page.html": WEB_PAGE})

@@ -28,8 +28,8 @@ import re
 import polars as pl
 import pytest
 
-from flows.ingest import read_folder
-from flows.ledger_reference import load_ledger_reference
+from flows.warehouse.ingest import read_folder
+from flows.warehouse.ledger_reference import load_ledger_reference
 from tests.conftest import SEEDS_RAW, TESTS_DIR, doc_frame
 from transforms.boilerplate import mark_boilerplate
 from transforms.dim_section import dim_section

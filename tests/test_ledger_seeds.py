@@ -19,8 +19,8 @@ import duckdb
 import polars as pl
 import pytest
 
-from flows.ingest import read_folder
-from flows.ledger_reference import load_ledger_reference
+from flows.warehouse.ingest import read_folder
+from flows.warehouse.ledger_reference import load_ledger_reference
 from tests.conftest import SEEDS_RAW, staged_documents
 from transforms.ledger import build_ledger
 from transforms.stg_sentences import stg_sentences

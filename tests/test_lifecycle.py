@@ -33,8 +33,8 @@ import duckdb
 import psutil
 import pytest
 
-from flows import warehouse
-from flows.tables import DOCUMENT_TABLES
+from flows.warehouse import store as warehouse
+from flows.warehouse.tables import DOCUMENT_TABLES
 from tests.conftest import GOLD_TEXTS, SEEDS_RAW, TESTS_DIR
 
 pytestmark = pytest.mark.slow
@@ -462,7 +462,7 @@ HOSTILE = {
     ).encode(),
     "gbk.txt": "关于整改情况的通报\n截至2021年10月，共制定整改措施328条，问责干部15名。\n".encode("gbk"),
 }
-# Per-document tables (flows.tables.DOCUMENT_TABLES): compared on the documents current in each
+# Per-document tables (flows.warehouse.tables.DOCUMENT_TABLES): compared on the documents current in each
 # warehouse, every column.
 # raw_documents: current paths only, without the columns that say when a run read or removed
 # the file (ingested_at is the reading run's clock; removed_at/removed_reason are null on

@@ -18,7 +18,7 @@ PARENT = textwrap.dedent(
 
     def child(watch):
         if watch:
-            from flows.lifeline import die_with_parent
+            from flows.pipeline.lifeline import die_with_parent
             die_with_parent()
         time.sleep(120)
 
@@ -37,7 +37,7 @@ def _orphan_alive_after_kill(tmp_path, mode: str) -> bool:
     env = {**os.environ, "PYTHONPATH": os.getcwd()}
     parent = subprocess.Popen([sys.executable, str(script), mode], stdout=subprocess.PIPE, text=True, env=env)
     child = psutil.Process(int(parent.stdout.readline()))  # type: ignore[union-attr]
-    time.sleep(1.0)  # the child has imported flows.lifeline and is watching
+    time.sleep(1.0)  # the child has imported flows.pipeline.lifeline and is watching
     parent.send_signal(signal.SIGKILL)
     parent.wait()
     try:
@@ -58,6 +58,6 @@ def test_an_unwatched_child_outlives_a_killed_parent(tmp_path) -> None:
 
 
 def test_the_main_process_has_no_parent_to_watch() -> None:
-    from flows.lifeline import die_with_parent
+    from flows.pipeline.lifeline import die_with_parent
 
     assert die_with_parent() is False

@@ -91,7 +91,7 @@ def test_a_report_written_as_one_line_gives_the_same_facts() -> None:
     without punctuation joins two sentences, and a caption marker (▲, 图为) anywhere in a
     one-line page makes the whole line a caption: those are the layout's, not the limit's.)
     """
-    from flows.tables import extract_documents
+    from flows.warehouse.tables import extract_documents
 
     texts = {f.name: f.read_text(encoding="utf-8") for f in sorted(GOLD_TEXTS.glob("*.txt"))}
     cols = ["document_id", "text", "number", "unit", "metric", "value_type"]
@@ -107,7 +107,7 @@ def test_a_report_written_as_one_line_gives_the_same_facts() -> None:
 
 def test_facts_items_and_activities_keep_their_offsets_in_cut_units() -> None:
     """Fact, sentence and item offsets slice the source, in cut sentences and cut paragraphs."""
-    from flows.tables import extract_documents
+    from flows.warehouse.tables import extract_documents
 
     seed = (SEEDS_RAW / "003_59a226dc23570f64.txt").read_text(encoding="utf-8")
     text = _one_line(seed) + re.sub(r"[。！？；]", "，", _one_line(seed))
@@ -122,7 +122,7 @@ def test_facts_items_and_activities_keep_their_offsets_in_cut_units() -> None:
 
 def test_a_lead_inside_a_long_paragraph_is_read_within_its_window() -> None:
     """A 关于“…”问题 sentence deep inside a paragraph is an item; its rest is a window, not the line."""
-    from flows.ledger_reference import load_ledger_reference
+    from flows.warehouse.ledger_reference import load_ledger_reference
     from transforms.boilerplate import mark_boilerplate
     from transforms.dim_section import dim_section
     from transforms.fct_rectification_item import fct_rectification_item
@@ -146,7 +146,7 @@ _CHILD = """
 import json, resource, sys, time
 import polars as pl
 sys.path.insert(0, {repo!r})
-from flows.tables import extract_documents
+from flows.warehouse.tables import extract_documents
 def frame(text):
     return pl.DataFrame({{"document_id": ["d"], "file_name": ["d.txt"], "text": [text]}})
 extract_documents(frame("某县新建道路12公里。"))

@@ -28,8 +28,8 @@ def inbox(tmp_path: Path) -> Path:
 def test_rerun_on_unchanged_input_extracts_nothing_and_keeps_the_warehouse(
     prefect_harness: None, inbox: Path, tmp_path: Path
 ) -> None:
-    from flows import warehouse
-    from flows.etl import etl
+    from flows.pipeline.etl import etl
+    from flows.warehouse import store as warehouse
 
     target = tmp_path / "wh.duckdb"
     first = etl(input_dir=str(inbox), warehouse_path=str(target))
@@ -46,7 +46,7 @@ def test_rerun_on_unchanged_input_extracts_nothing_and_keeps_the_warehouse(
 def test_a_run_after_a_dry_run_takes_the_extraction_from_the_cache(
     prefect_harness: None, inbox: Path, tmp_path: Path
 ) -> None:
-    from flows.etl import etl
+    from flows.pipeline.etl import etl
 
     target = tmp_path / "wh.duckdb"
     dry = etl(input_dir=str(inbox), warehouse_path=str(target), stages=["ingest", "transform", "validate"])
@@ -62,7 +62,7 @@ def test_a_warehouse_deleted_after_its_load_is_rebuilt_by_the_task_runner_not_fr
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
-    from flows.etl import etl
+    from flows.pipeline.etl import etl
 
     target = tmp_path / "wh.duckdb"
     first = etl(input_dir=str(inbox), warehouse_path=str(target), batch_mb=0.02)
@@ -84,7 +84,7 @@ def test_a_warehouse_deleted_after_its_load_is_rebuilt_by_the_task_runner_not_fr
 def test_a_changed_file_is_the_only_document_extracted_again(
     prefect_harness: None, inbox: Path, tmp_path: Path
 ) -> None:
-    from flows.etl import etl
+    from flows.pipeline.etl import etl
 
     target = tmp_path / "wh.duckdb"
     first = etl(input_dir=str(inbox), warehouse_path=str(target))
@@ -99,7 +99,7 @@ def test_a_changed_file_is_the_only_document_extracted_again(
 
 
 def test_leaving_out_the_load_stage_is_a_dry_run(prefect_harness: None, inbox: Path, tmp_path: Path) -> None:
-    from flows.etl import etl
+    from flows.pipeline.etl import etl
 
     target = tmp_path / "wh.duckdb"
     summary = etl(
@@ -115,7 +115,7 @@ def test_every_run_leaves_a_summary_table_and_a_problems_report(
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
 
-    from flows.etl import etl
+    from flows.pipeline.etl import etl
 
     state = etl(input_dir=str(inbox), warehouse_path=str(tmp_path / "wh.duckdb"), return_state=True)
     assert state.is_completed()
@@ -141,7 +141,7 @@ def test_a_warehouse_locked_by_another_process_is_retried_then_named_in_the_fail
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
-    from flows.etl import etl
+    from flows.pipeline.etl import etl
 
     target = tmp_path / "wh.duckdb"
     duckdb.connect(str(target)).close()
@@ -180,7 +180,7 @@ def _held_read_write(target: Path) -> Iterator[None]:
 
 
 def test_a_warehouse_locked_by_another_process_gives_a_message_naming_the_lock(tmp_path: Path) -> None:
-    from flows.warehouse_state import explain_write_error
+    from flows.warehouse.state import explain_write_error
 
     target = tmp_path / "wh.duckdb"
     with _held_read_write(target):
@@ -193,8 +193,8 @@ def test_a_warehouse_locked_by_another_process_gives_a_message_naming_the_lock(t
 def test_a_copied_or_restored_file_keeps_its_documents_rows(
     prefect_harness: None, inbox: Path, tmp_path: Path
 ) -> None:
-    from flows import warehouse
-    from flows.etl import etl
+    from flows.pipeline.etl import etl
+    from flows.warehouse import store as warehouse
 
     target = tmp_path / "wh.duckdb"
     first = etl(input_dir=str(inbox), warehouse_path=str(target))
@@ -220,8 +220,8 @@ def test_a_locked_warehouse_makes_ingest_read_every_file_instead_of_failing(
 ) -> None:
     from prefect.logging import disable_run_logger
 
-    from flows.etl import ingest
-    from flows.warehouse_state import known_files
+    from flows.pipeline.etl import ingest
+    from flows.warehouse.state import known_files
 
     target = tmp_path / "wh.duckdb"
     duckdb.connect(str(target)).close()

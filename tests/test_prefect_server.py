@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from flows import prefect_server
+from flows.pipeline import prefect_server
 from tests.conftest import REPO_ROOT
 
 # Launch, import Prefect, adopt, run a flow; print the early server's pid and what the client used.
 CHILD = """
-from flows import prefect_server
+from flows.pipeline import prefect_server
 server = prefect_server.launch()
 from prefect import flow, get_client
 adopted = prefect_server.adopt(server)

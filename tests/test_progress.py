@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from flows.progress import document_progress
+from flows.pipeline.progress import document_progress
 
 
 def test_the_bar_counts_documents_when_drawing_is_on(capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,7 +1,7 @@
-"""Behaviour of flows/quality.py, with real GX, against a frozen copy of the first fct_metric suite.
+"""Behaviour of flows/quality/suites.py, with real GX, against a frozen copy of the first fct_metric suite.
 
 The live suite (expectations/fct_metric.json) needs the validation-only columns that
-flows/dq.py prepares; tests/test_dq.py covers it. These tests pin the wrapper's behaviour on
+flows/quality/checks.py prepares; tests/test_dq.py covers it. These tests pin the wrapper's behaviour on
 a suite that does not change under them (tests/fixtures/quality/fct_metric.json).
 """
 
@@ -14,7 +14,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from flows.quality import CheckResult, suite_tables, validate_table
+from flows.quality.suites import CheckResult, suite_tables, validate_table
 
 DOCUMENT = "2023年公司营业收入约12.5亿元，同比增长8.3%，员工超过1200人。"
 PARAMETERS = {"allowed_units": ["亿元", "%", "人"], "allowed_kinds": ["money", "ratio", "count"]}
@@ -144,7 +144,7 @@ def test_suite_with_unknown_expectation_type_is_refused(tmp_path: Path) -> None:
 def test_memoized_configurations_give_gx_own_results(monkeypatch: pytest.MonkeyPatch) -> None:
     import contextlib
 
-    from flows import quality
+    from flows.quality import suites as quality
 
     bad = _frame().with_columns(
         unit=pl.when(pl.col("metric_id") == "m3").then(pl.lit("头")).otherwise(pl.col("unit")),

@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from flows import report
+from flows.outputs import report
 from tests.test_views import seed_warehouse_path
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -110,9 +110,9 @@ def seed_report(seed_warehouse: Path, tmp_path_factory: pytest.TempPathFactory) 
 
 @pytest.fixture(scope="module")
 def hostile_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from flows import warehouse
-    from flows.etl import build_tables
-    from flows.ingest import read_folder
+    from flows.pipeline.etl import build_tables
+    from flows.warehouse import store as warehouse
+    from flows.warehouse.ingest import read_folder
 
     folder = tmp_path_factory.mktemp("hostile_raw")
     (folder / "hostile<b>.txt").write_text(HOSTILE, encoding="utf-8")
@@ -131,9 +131,9 @@ def hostile_report(hostile_warehouse: Path, tmp_path_factory: pytest.TempPathFac
 
 @pytest.fixture(scope="module")
 def money_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from flows import warehouse
-    from flows.etl import build_tables
-    from flows.ingest import read_folder
+    from flows.pipeline.etl import build_tables
+    from flows.warehouse import store as warehouse
+    from flows.warehouse.ingest import read_folder
 
     folder = tmp_path_factory.mktemp("money_raw")
     for name, text in MONEY_DOCS.items():

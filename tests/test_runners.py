@@ -1,4 +1,4 @@
-"""The task runner a run picks (flows/runners.py): spec parsing, and the same results on every runner."""
+"""The task runner a run picks (flows/pipeline/runners.py): spec parsing, the same results on every runner."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from prefect import flow, task
 from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner
 from prefect_dask import DaskTaskRunner
 
-from flows.dask_runner import DaskRunner
-from flows.runners import ENV_VAR, ProcessTaskRunner, cpu_count, task_runner
+from flows.pipeline.dask_runner import DaskRunner
+from flows.pipeline.runners import ENV_VAR, ProcessTaskRunner, cpu_count, task_runner
 
 
 @pytest.mark.parametrize("spec", ["threads", " Threads ", ""])
@@ -150,8 +150,8 @@ def test_every_runner_gives_the_same_results(prefect_harness: None, tmp_path: Pa
 @pytest.mark.flow
 def test_the_etl_flow_gives_the_same_warehouse_on_every_runner(prefect_harness: None, tmp_path: Path) -> None:
     """The seeds in small batches (several extract tasks) on each runner, against one at a time."""
-    from flows import warehouse
-    from flows.etl import etl
+    from flows.pipeline.etl import etl
+    from flows.warehouse import store as warehouse
     from tests.conftest import SEEDS_RAW
 
     sums = {}
@@ -174,7 +174,7 @@ def test_thread_timeout_notice_is_dropped_and_other_task_warnings_kept() -> None
 
     import prefect.task_engine
 
-    from flows import etl
+    from flows.pipeline import etl
 
     # The notice as Prefect 3.8 writes it (two string literals joined): pinned, so an upgrade that
     # rewords it shows here rather than as 14 warnings a run.

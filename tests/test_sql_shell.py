@@ -12,7 +12,7 @@ import duckdb
 import polars as pl
 import pytest
 
-from flows.sql_shell import PROMPT, interactive, is_complete, run_file
+from flows.outputs.sql_shell import PROMPT, interactive, is_complete, run_file
 from tests.conftest import REPO_ROOT
 from tests.test_views import seed_warehouse_path
 
@@ -132,7 +132,7 @@ def test_an_unfinished_statement_at_end_of_input_is_an_error(seed_warehouse: Pat
 def test_the_shell_reads_piped_input_in_a_real_process(seed_warehouse: Path) -> None:
     """stdin is a pipe, not a TTY: what `echo … | taizhang sql` does."""
     result = subprocess.run(
-        [sys.executable, "-m", "flows.sql_shell", "--warehouse", str(seed_warehouse)],
+        [sys.executable, "-m", "flows.outputs.sql_shell", "--warehouse", str(seed_warehouse)],
         input="select count(*) as documents from v_document;\n.tables\n",
         capture_output=True,
         text=True,

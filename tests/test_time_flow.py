@@ -9,8 +9,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from flows.reference import load_reference
-from flows.tables import extract_documents
+from flows.warehouse.reference import load_reference
+from flows.warehouse.tables import extract_documents
 from tests.conftest import REPO_ROOT, TESTS_DIR, doc_frame
 from transforms.temporal import text_time
 

@@ -25,9 +25,9 @@ def seed_warehouse_path(factory: pytest.TempPathFactory) -> Path:
     """The seed warehouse, built through the real transforms and load (once per session)."""
     base = factory.getbasetemp()
     if base not in _BUILT:
-        from flows import warehouse
-        from flows.etl import build_tables
-        from flows.ingest import read_folder
+        from flows.pipeline.etl import build_tables
+        from flows.warehouse import store as warehouse
+        from flows.warehouse.ingest import read_folder
 
         raw, _ = read_folder(SEEDS_RAW)
         target = factory.mktemp("seed_warehouse") / "taizhang.duckdb"
@@ -152,7 +152,7 @@ def test_schema_files_apply_twice_and_the_cli_still_opens_the_file(
     seed_warehouse: Path, tmp_path: Path
 ) -> None:
     """sql/*.sql run on every load, so they must be idempotent; the file must stay CLI-readable."""
-    from flows import warehouse
+    from flows.warehouse import store as warehouse
 
     copy = tmp_path / "copy.duckdb"
     shutil.copyfile(seed_warehouse, copy)

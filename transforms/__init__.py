@@ -2,5 +2,5 @@
 
 Each table's recipe lives in the module named after it (``stg_sentences``,
 ``fct_metric`` ...). Reference data (units, qualifiers, ...) arrives as frames
-loaded by ``flows.reference``; nothing here opens a file or a connection.
+loaded by ``flows.warehouse.reference``; nothing here opens a file or a connection.
 """

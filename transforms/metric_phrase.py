@@ -513,7 +513,7 @@ def genre_terms(ref: Reference) -> Terms:
 
 def warm_tagger(ref: Reference) -> None:
     """Load jieba's dictionary, the genre's words and the POS model now (about 1 s), ahead of
-    the first extraction, for a caller that has idle time to spend (see ``flows.tables``)."""
+    the first extraction, for a caller that has idle time to spend (see ``flows.warehouse.tables``)."""
     _tagger(genre_terms(ref)).lcut("预热")
 
 

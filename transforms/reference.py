@@ -1,4 +1,5 @@
-"""Reference data handed to the transforms as frames (loaded from ``seeds/`` by ``flows.reference``)."""
+"""Reference data handed to the transforms as frames (loaded from ``seeds/`` by
+``flows.warehouse.reference``)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """What the warehouse already holds, and failures to write it explained for a person.
 
-Kept apart from ``flows.warehouse`` (the writer) because the flow reads this
+Kept apart from ``flows.warehouse.store`` (the writer) because the flow reads this
 before it decides anything, through a short read-only connection.
 """
 
@@ -55,7 +55,7 @@ KNOWN_FILE_COLUMNS = (
 def known_files(path: Path) -> pl.DataFrame:
     """The warehouse's current ``raw_documents`` rows that know their file's modification time.
 
-    Everything but the text (DuckDB reads only these columns), for ``flows.ingest.read_files``
+    Everything but the text (DuckDB reads only these columns), for ``flows.warehouse.ingest.read_files``
     to skip the files that did not change. Empty when there is no warehouse yet, or it
     predates ``modified_ns``.
     """

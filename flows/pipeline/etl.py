@@ -9,13 +9,13 @@ It reads top to bottom as extract, transform, load:
 - ``extract`` runs the Polars transforms on the documents the warehouse does not
   hold yet (new or changed; every document with ``full_refresh``), in batches of
   bounded size (``BATCH_BYTES`` of text), submitted to the flow's task runner so
-  that they run in parallel when it has several workers (``flows.runners``:
+  that they run in parallel when it has several workers (``flows.pipeline.runners``:
   threads, processes, or a Dask cluster). Documents go to a batch by their content
   hash, and a batch's cache key is the hash of its members plus the version of the
   transforms and the reference data, so a run that failed after extracting
   (warehouse busy, a check failed) does not extract again when re-run;
 - the Great Expectations suites check what was extracted batch by batch, as the
-  batches come back, in a checker process of their own (``flows.checker``, which pools
+  batches come back, in a checker process of their own (``flows.quality.checker``, which pools
   the rows and runs a suite once a pool is full), so that checking overlaps extracting;
   ``validate`` then combines the results, and a critical failure raises before anything
   is committed;
@@ -59,19 +59,21 @@ from prefect.futures import PrefectFuture
 from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.tasks import exponential_backoff
 
-from flows import checker, extract_pool, stopping, warehouse
-from flows import dq as dq_checks
-from flows.ingest import quarantine_documents, read_folder
-from flows.progress import document_progress
-from flows.reference import load_reference
-from flows.runners import cpu_count, task_runner
+from flows.pipeline import extract_pool, stopping
+from flows.pipeline.progress import document_progress
+from flows.pipeline.runners import cpu_count, task_runner
+from flows.quality import checker
+from flows.quality import checks as dq_checks
 from flows.settings import RAW_DIR, REPO_ROOT, SEEDS_DIR, default_warehouse
-from flows.tables import (
+from flows.warehouse import store as warehouse
+from flows.warehouse.ingest import quarantine_documents, read_folder
+from flows.warehouse.reference import load_reference
+from flows.warehouse.state import WarehouseWriteError, explain_write_error, known_documents, known_files
+from flows.warehouse.tables import (
     EXTRACT_TABLES,
     empty_table,
     extract_documents,
 )
-from flows.warehouse_state import WarehouseWriteError, explain_write_error, known_documents, known_files
 from transforms.dim_unit import dim_unit
 
 Stage = Literal["ingest", "transform", "validate", "load"]
@@ -88,7 +90,7 @@ BATCH_BYTES = 8_000_000
 # holds its batch's text.
 IN_FLIGHT: int | None = None
 # Text per validation chunk, at least: each batch of a large run is a chunk of its own. The
-# checker pools the chunks' frames and runs a suite once its pool is full (``flows.checker``),
+# checker pools the chunks' frames and runs a suite once its pool is full (``flows.quality.checker``),
 # so GX's planning is not paid per chunk; handing each batch over as it comes back keeps the
 # checker busy while the extraction goes on. Small batches are grouped up to this size: each
 # chunk still costs a read of its files and dim_org_unit's suite (about 0.2 s).
@@ -110,7 +112,7 @@ class _ThreadTimeoutNotice(logging.Filter):
     On the default runner every extract task runs in one of the task runner's threads, and
     Prefect 3.8 logs a WARNING saying so for each of them (14 on a 100 MB run) although
     nothing is wrong: in a thread Prefect raises the timeout in the task's Python code, which
-    is waiting for its extract worker process (``flows.extract_pool``), and the pool then kills
+    is waiting for its extract worker process (``flows.pipeline.extract_pool``), and the pool then kills
     that worker, so a stuck batch stops at once. docs/design.md (Prefect, Timeouts) says so.
     """
 
@@ -125,7 +127,7 @@ logging.getLogger("prefect.task_runs").addFilter(_ThreadTimeoutNotice())
 EXTRACT_INPUTS = sorted(
     [
         *(REPO_ROOT / "transforms").glob("*.py"),
-        REPO_ROOT / "flows" / "tables.py",  # extract_documents: how the transforms are wired
+        REPO_ROOT / "flows" / "warehouse" / "tables.py",  # extract_documents: how the transforms are wired
         *SEEDS_DIR.glob("*.csv"),
         *SEEDS_DIR.glob("*.txt"),
     ]
@@ -441,7 +443,7 @@ def _staging_dir(target: Path) -> Path:
 
 def _extracts_here() -> bool:
     """Whether the flow's extract tasks run in this process (a thread runner): they then hand
-    their batches to ``flows.extract_pool``'s workers, under the memory ceiling. A process or
+    their batches to ``flows.pipeline.extract_pool``'s workers, under the memory ceiling. A process or
     Dask runner's workers extract themselves (a Dask worker has Dask's own memory limit)."""
     from prefect.context import FlowRunContext
 
@@ -569,7 +571,7 @@ def validate(
     failed, and raise on a critical failure, before anything is loaded.
 
     The checks were started by the flow chunk by chunk while extracting, and run in the
-    checker process (``flows.checker``); this task takes what is left of them. A run that
+    checker process (``flows.quality.checker``); this task takes what is left of them. A run that
     fails here writes its data docs before it raises; one that passes writes them while
     the flow loads (``checker.build_docs_later``): 1-2 s of GX rendering off the critical path.
     """
@@ -620,7 +622,7 @@ def load(
     full_refresh: bool = False,
     gate: _Gate | None = None,
 ) -> dict[str, int]:
-    """Write everything atomically (see ``flows.warehouse``); a failure leaves the warehouse as it was.
+    """Write everything atomically (see ``flows.warehouse.store``); a failure leaves the warehouse as it was.
 
     With a ``gate``, the load writes every table and then waits for it before appending the
     run rows it gives and committing (``warehouse.load``'s ``before_commit``).
@@ -647,8 +649,8 @@ def load(
     cache_policy=NO_CACHE,
 )
 def lake(warehouse_path: Path, parquet_dir: Path, base_url: str | None = None) -> dict[str, object]:
-    """Write the warehouse out as a Parquet lake partitioned by document year (``flows.export``)."""
-    from flows.export import export_lake
+    """Write the warehouse out as a Parquet lake partitioned by document year (``flows.outputs.export``)."""
+    from flows.outputs.export import export_lake
 
     written = export_lake(warehouse_path, parquet_dir, base_url=base_url)
     get_run_logger().info(

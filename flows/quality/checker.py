@@ -10,7 +10,7 @@ One checker process per flow run: started as the run starts (``start``; ``taizha
 starts it even before the flow, while Prefect's embedded server starts) and stopped once the
 checks are done (``shutdown``; the flow's load, begun beside the last checks, then commits).
 Starting costs 5-8 s, a fresh interpreter importing Polars and GX (not Prefect:
-``flows.tables``) and parsing the suites (``quality.warm_up``), spent while the flow reads
+``flows.warehouse.tables``) and parsing the suites (``quality.warm_up``), spent while the flow reads
 its input folder. GX's result objects, which its
 own Data Docs pages are rendered from, stay in that process, so the data docs are built
 there too (``build_docs``). If the process dies (out of memory, say), the checks that were
@@ -95,7 +95,7 @@ def check(
     hold: bool = False,
     flush: bool = False,
 ) -> Future[pl.DataFrame]:
-    """Check one chunk of extracted batches (``flows.tables.chunk_tables``) in the checker process.
+    """Check one chunk of extracted batches (``flows.warehouse.tables.chunk_tables``) in the checker process.
 
     ``raw`` needs only the chunk's documents (their text, which offsets point into); ``units``
     is the run's dim_unit, checked only with ``check_units`` (a run's first chunk: it is the
@@ -168,12 +168,12 @@ def _warm_up() -> None:
     A failure is only logged: the first real check raises it again, where it is reported,
     whereas an initializer that raised would break the pool.
     """
-    from flows.lifeline import die_with_parent
+    from flows.pipeline.lifeline import die_with_parent
 
     die_with_parent()  # a killed run must not leave its checker behind
     try:
-        import flows.tables  # noqa: F401 - what every check imports (chunk_tables)
-        from flows import quality
+        import flows.warehouse.tables  # noqa: F401 - what every check imports (chunk_tables)
+        from flows.quality import suites as quality
 
         quality.warm_up()
     except Exception as exc:
@@ -190,8 +190,8 @@ def _check(
     hold: bool,
     flush: bool = False,
 ) -> pl.DataFrame:
-    from flows import dq
-    from flows.tables import chunk_tables
+    from flows.quality import checks as dq
+    from flows.warehouse.tables import chunk_tables
 
     frames, parameters = dq.prepare_each(chunk_tables(group, raw, units, all_unchanged))
     if not check_units:
@@ -231,7 +231,7 @@ _pools: dict[str, _Pools] = {}
 
 
 def _finish(run_id: str) -> pl.DataFrame:
-    from flows import dq
+    from flows.quality import checks as dq
 
     run = _pools.pop(run_id, None)
     if run is None:
@@ -242,6 +242,6 @@ def _finish(run_id: str) -> pl.DataFrame:
 
 
 def _build_docs(results: pl.DataFrame, docs_dir: Path, started_at: dt.datetime | None) -> Path:
-    from flows import dq
+    from flows.quality import checks as dq
 
     return dq.build_data_docs(results, docs_dir, started_at=started_at)

@@ -77,7 +77,7 @@ def task_runner(spec: str | None = None) -> TaskRunner[Any]:
     if kind == "processes":
         return ProcessTaskRunner(max_workers=workers)
     if kind == "dask":
-        from flows.dask_runner import DaskRunner
+        from flows.pipeline.dask_runner import DaskRunner
 
         return DaskRunner(
             cluster_class="distributed.LocalCluster", cluster_kwargs=local_cluster_kwargs(workers)
@@ -89,7 +89,7 @@ def task_runner(spec: str | None = None) -> TaskRunner[Any]:
             raise ValueError(
                 f"{source} {spec!r}: a Dask scheduler address is {scheme}://host:port, e.g. tcp://10.0.0.5:8786"
             )
-        from flows.dask_runner import DaskRunner
+        from flows.pipeline.dask_runner import DaskRunner
 
         # dask:// is our name for Dask's default protocol, tcp://.
         return DaskRunner(address=f"tcp://{rest}" if scheme.lower() == "dask" else text)
@@ -177,15 +177,15 @@ def warm_worker() -> None:
     raised would break the whole pool.
     """
     os.environ[_IN_WORKER] = "1"
-    from flows.lifeline import die_with_parent
+    from flows.pipeline.lifeline import die_with_parent
 
     die_with_parent()  # a killed run must not leave its workers behind
     try:
         import jieba
 
-        import flows.etl  # noqa: F401 - what unpickling the extract task imports anyway
-        from flows.ledger_reference import load_ledger_reference
-        from flows.reference import load_reference
+        import flows.pipeline.etl  # noqa: F401 - what unpickling the extract task imports anyway
+        from flows.warehouse.ledger_reference import load_ledger_reference
+        from flows.warehouse.reference import load_reference
 
         jieba.setLogLevel(logging.WARNING)
         jieba.initialize()

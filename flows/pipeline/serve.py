@@ -20,7 +20,7 @@ from pathlib import Path
 from prefect.schedules import Cron
 from prefect.types.entrypoint import EntrypointType
 
-from flows.etl import etl
+from flows.pipeline.etl import etl
 from flows.settings import REPO_ROOT, default_warehouse
 
 INBOX_DEPLOYMENT = "inbox-scheduled"

@@ -75,7 +75,7 @@ from typing import Literal
 
 import duckdb
 
-from flows import warehouse as wh
+from flows.warehouse import store as wh
 
 Format = Literal["parquet", "csv"]
 PARTITION_COLUMN = "publish_year"

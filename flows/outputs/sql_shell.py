@@ -31,7 +31,7 @@ from typing import TextIO
 import duckdb
 import polars as pl
 
-from flows import warehouse as wh
+from flows.warehouse import store as wh
 
 PROMPT = "taizhang> "
 CONTINUATION = "     ...> "
@@ -248,10 +248,12 @@ def _read_line(stdin: TextIO, stdout: TextIO, prompt: str | None) -> str | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m flows.sql_shell [--warehouse PATH] [FILE]``: what ``taizhang sql`` does without a query."""
+    """``python -m flows.outputs.sql_shell [--warehouse PATH] [FILE]``: ``taizhang sql`` without a query."""
     from flows.settings import default_warehouse
 
-    parser = argparse.ArgumentParser(prog="python -m flows.sql_shell", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m flows.outputs.sql_shell", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("file", nargs="?", help="a .sql file to run; without it, the interactive shell")
     parser.add_argument(
         "--warehouse", help="DuckDB file (default: $TAIZHANG_WAREHOUSE or warehouse/taizhang.duckdb)"

@@ -11,7 +11,7 @@ runs in the flow's process (the default thread runner), hands its batch to an id
 (``run``) and waits. Workers are fresh interpreters (``spawn``) that warm up as they start
 (Polars, the transforms, jieba's dictionary: 2-4 s, spent while the flow reads its folder),
 write the batch's tables as Parquet (``write_batch``) and return the row counts; they die
-with the run (``flows.lifeline``). At most one worker per core, started only as batches need
+with the run (``flows.pipeline.lifeline``). At most one worker per core, started only as batches need
 them: a run of one batch starts one.
 
 A watchdog samples the resident memory of the run's process tree (this process, the
@@ -127,7 +127,7 @@ def write_batch(bucket_key: str, documents: pl.DataFrame, out_dir: str) -> dict[
     never points at half a batch. The scratch folder's name carries the writer's pid, so that
     a later run can tell the scratch of a killed writer (``clean_staging``).
     """
-    from flows.tables import EXTRACT_TABLES, extract_documents
+    from flows.warehouse.tables import EXTRACT_TABLES, extract_documents
 
     folder = Path(out_dir) / bucket_key
     tables = extract_documents(documents)
@@ -150,7 +150,7 @@ def merge_batches(parts: list[dict[str, Any]], folder: Path, documents: pl.DataF
 
     With no part (every document failed) the folder holds each table with no rows.
     """
-    from flows.tables import EXTRACT_TABLES, empty_table, merge_org_units
+    from flows.warehouse.tables import EXTRACT_TABLES, empty_table, merge_org_units
 
     scratch = folder.with_name(f"{folder.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
     scratch.mkdir(parents=True)
@@ -193,13 +193,13 @@ def clean_staging(out_dir: Path) -> list[Path]:
 
 def _serve(conn: Connection) -> None:  # pragma: no cover - runs in the worker process
     """A worker's life: warm up, then extract the batches it is sent until its pipe closes."""
-    from flows.lifeline import die_with_parent
+    from flows.pipeline.lifeline import die_with_parent
 
     die_with_parent()
     with contextlib.suppress(Exception):  # a failed warm-up is raised again by the first batch
-        import flows.tables  # noqa: F401 - the transforms
-        from flows.ledger_reference import load_ledger_reference
-        from flows.reference import load_reference
+        import flows.warehouse.tables  # noqa: F401 - the transforms
+        from flows.warehouse.ledger_reference import load_ledger_reference
+        from flows.warehouse.reference import load_reference
         from transforms.metric_phrase import warm_tagger
 
         warm_tagger(load_reference())
@@ -379,7 +379,7 @@ def shared(workers: int, ceiling: int) -> ExtractPool:
 
 def prestart(ceiling: int) -> None:
     """Start one worker now, so that it warms up while the run starts (``taizhang run``)."""
-    from flows.runners import cpu_count
+    from flows.pipeline.runners import cpu_count
 
     shared(cpu_count(), ceiling).start_one()
 

@@ -465,7 +465,7 @@ def read_files(
     A file that cannot be read becomes a quarantine row; this never raises. The
     same path given twice is read once.
 
-    ``known`` (``flows.warehouse_state.known_files``: the warehouse's current rows, without
+    ``known`` (``flows.warehouse.state.known_files``: the warehouse's current rows, without
     their text) lets a file be skipped: when its path, size and modification time
     (``st_mtime_ns``) are those of a known row, that row comes back, with a null ``text`` and
     this run's ``ingested_at``, and the file is not read. That is the test ``make`` and

@@ -1,6 +1,6 @@
 """The tables ``extract`` produces, and reading a chunk of them back: no Prefect here.
 
-The checker process (``flows.checker``) imports this module and GX, not the flow's module:
+The checker process (``flows.quality.checker``) imports this module and GX, not the flow's module:
 Prefect would add about 70 MB and 2 CPU-seconds to its start for nothing it uses.
 """
 
@@ -14,8 +14,8 @@ from typing import Any
 
 import polars as pl
 
-from flows.ledger_reference import load_ledger_reference
-from flows.reference import load_reference
+from flows.warehouse.ledger_reference import load_ledger_reference
+from flows.warehouse.reference import load_reference
 from transforms.fct_metric import fct_metric
 from transforms.ledger import build_ledger
 from transforms.stg_documents import stg_documents

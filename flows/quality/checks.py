@@ -1,7 +1,7 @@
 """Data quality for every table: prepare the frames, run the GX suites, summarise, publish.
 
 The rules live in ``expectations/<table>.json`` (GX's own suite format) and are run by
-``flows/quality.py``. This module supplies what the rules need and turns their results into
+``flows/quality/suites.py``. This module supplies what the rules need and turns their results into
 the warehouse's ``dq_result`` and ``dq_run`` rows, a failure message and HTML data docs:
 
 - ``prepare`` adds validation-only columns, because a GX expectation sees one row of one
@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from flows import quality
+from flows.quality import suites as quality
 
 if TYPE_CHECKING:
     from great_expectations.core.expectation_validation_result import ExpectationSuiteValidationResult
@@ -115,7 +115,7 @@ def prepare_each(
     at each offset pair) never all live at once: a chunk's checks then need about half the
     memory.
 
-    ``tables`` is what ``flows.etl.build_tables`` returns (or what ``validate_warehouse``
+    ``tables`` is what ``flows.pipeline.etl.build_tables`` returns (or what ``validate_warehouse``
     reads); ``raw_documents`` supplies the texts that offsets point into. Only tables that
     have a suite and are present come back. Each frame keeps the rows of its table, one for
     one: every lookup joins on a de-duplicated key, so a broken dimension cannot multiply or
@@ -215,7 +215,7 @@ def prepare_each(
 
 def _parameters(tables: Mapping[str, pl.DataFrame], today: dt.date) -> dict[str, object]:
     """The suites' ``$PARAMETER``s: small accepted-value sets (units, seeds/*.csv) and date bounds."""
-    from flows.ledger_reference import load_ledger_reference
+    from flows.warehouse.ledger_reference import load_ledger_reference
 
     ref = load_ledger_reference()
     units = tables.get("dim_unit")
@@ -495,7 +495,7 @@ def check_prepared(
 
     Each frame is built just before its suite runs and dropped after. Split from
     ``validate_all`` so that the checker process can hold a chunk's prepared frames of small
-    tables and check them all at once when the run's last chunk is in (``flows.checker``).
+    tables and check them all at once when the run's last chunk is in (``flows.quality.checker``).
     """
     suites = set(quality.suite_tables(suite_dir))
     order = [t for t in TABLES if t in suites] + sorted(suites - set(TABLES))
@@ -629,7 +629,7 @@ def validate_warehouse(
     never blocks a load. Rows of removed documents stay in the warehouse with their text,
     so they are checked too. ``run_id`` defaults to ``validate-<random>``.
     """
-    from flows.warehouse import connect
+    from flows.warehouse.store import connect
 
     con = connect(Path(path), read_only=True)
     try:

@@ -7,8 +7,8 @@ extract batch in the middle of a Polars call included (measured: 16 s).
 
 ``install`` (``taizhang run`` calls it first) makes either signal:
 
-1. kill the extract workers and the checker process at once (``flows.extract_pool``,
-   ``flows.checker``): the threads waiting for them return, and nothing keeps working for
+1. kill the extract workers and the checker process at once (``flows.pipeline.extract_pool``,
+   ``flows.quality.checker``): the threads waiting for them return, and nothing keeps working for
    a run that is over;
 2. raise ``RunStopped`` in the main thread, where the flow runs: the flow unwinds, and a
    load that has not committed stops before its commit (it writes a copy of the warehouse,
@@ -94,7 +94,8 @@ def _on_signal(signum: int, frame: FrameType | None) -> None:
 
 def stop_children() -> None:
     """Kill the extract workers and the checker process of this process's run, now."""
-    from flows import checker, extract_pool
+    from flows.pipeline import extract_pool
+    from flows.quality import checker
 
     with contextlib.suppress(Exception):
         extract_pool.stop()

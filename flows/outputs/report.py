@@ -59,7 +59,7 @@ from typing import Any
 
 import duckdb
 
-from flows import warehouse as wh
+from flows.warehouse import store as wh
 
 Row = dict[str, Any]
 

@@ -1,7 +1,7 @@
 """The Dask task runner (``--runner dask`` or a scheduler address), in a module of its own.
 
 It is imported only when a run asks for Dask: prefect-dask imports Dask's ``distributed``
-(0.7 s), which a run on threads or processes has no use for. ``flows.runners`` builds it.
+(0.7 s), which a run on threads or processes has no use for. ``flows.pipeline.runners`` builds it.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from contextlib import ExitStack
 
 from prefect_dask import DaskTaskRunner
 
-from flows.runners import _open_for_workers, _WorkerSetup, cpu_count
+from flows.pipeline.runners import _open_for_workers, _WorkerSetup, cpu_count
 
 
 class DaskRunner(_WorkerSetup, DaskTaskRunner):

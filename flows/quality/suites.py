@@ -62,7 +62,7 @@ if TYPE_CHECKING:
     from great_expectations.data_context import EphemeralDataContext
     from great_expectations.datasource.fluent import PandasDatasource
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 SUITE_DIR = REPO_ROOT / "expectations"
 SEVERITIES = ("critical", "warning")
 DEFAULT_SEVERITY = "critical"
@@ -105,7 +105,7 @@ class CheckResult:
     sample: str | None
     # For an expectation with ``mostly``: the threshold, and the rows its share is taken of
     # (every row for not-null checks, the non-null ones otherwise). The flow needs both to
-    # combine the results of several chunks (``flows.etl.combine_results``).
+    # combine the results of several chunks (``flows.pipeline.etl.combine_results``).
     mostly: float | None = None
     considered: int | None = None
 
@@ -204,7 +204,7 @@ def validate_table_with_result(
 def warm_up(suite_dir: Path = SUITE_DIR) -> None:
     """Import GX, build its context and parse every suite now, ahead of the first validation.
 
-    That is 3-5 s, which the checker process (``flows.checker``) spends as it starts, while
+    That is 3-5 s, which the checker process (``flows.quality.checker``) spends as it starts, while
     the flow reads and extracts. A suite that cannot be read is left for the validation to
     report.
     """

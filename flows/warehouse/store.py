@@ -91,7 +91,7 @@ VERSION_COLUMNS = (
 _WHEN_COLUMNS = ("ingested_at", "modified_ns", "removed_at", "removed_reason")
 DEFAULT_TIMEOUT = 300.0
 # DuckDB's memory during a load; beyond it, it spills to disk. A flow's load runs beside its last
-# checks (``flows.etl``), so it must stay small: loading 100 MB of text, a 768 MB limit added
+# checks (``flows.pipeline.etl``), so it must stay small: loading 100 MB of text, a 768 MB limit added
 # 673 MB to the process, 256 MB added 420 MB, in about the same time (5.4 and 5.5 s).
 LOAD_MEMORY_LIMIT = "256MB"
 
@@ -548,7 +548,7 @@ def _merge_raw(con: duckdb.DuckDBPyConnection, scope: str | None, now: datetime)
         {"now": now},
     )
     # A file read again with the same text keeps its row, but not its old modification time:
-    # otherwise it would be read on every run (``flows.ingest.read_files`` skips untouched files).
+    # otherwise it would be read on every run (``flows.warehouse.ingest.read_files`` skips untouched files).
     con.execute(
         "UPDATE raw_documents SET modified_ns = n.modified_ns FROM new_raw n"
         " WHERE raw_documents.source_path = n.source_path"

@@ -14,7 +14,7 @@ This is a watchdog on a pipe, not ``PR_SET_PDEATHSIG``: that signal follows the 
 *thread* that started the child (a pool's worker may be started from a task's thread that
 ends long before the run), and exists only on Linux. Dask's local workers have the same
 watchdog built in (``distributed.process``); Prefect's embedded server is started by
-``flows.prefect_server`` with ``PR_SET_PDEATHSIG`` from the main thread.
+``flows.pipeline.prefect_server`` with ``PR_SET_PDEATHSIG`` from the main thread.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ def die_with_parent() -> bool:
 
     threading.Thread(target=watch, name="lifeline", daemon=True).start()
     # Ctrl-C on a terminal signals the whole process group: the parent decides what stops
-    # (``flows.stopping``), and a child interrupted on its own would only print a traceback.
+    # (``flows.pipeline.stopping``), and a child interrupted on its own would only print a traceback.
     with contextlib.suppress(ValueError):  # not the child's main thread
         signal.signal(signal.SIGINT, signal.SIG_IGN)
     return True

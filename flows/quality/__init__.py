@@ -1,0 +1,2 @@
+"""Data quality: the Great Expectations suites, the checker process that runs them, data docs, the gold
+scorer."""
