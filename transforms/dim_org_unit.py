@@ -348,49 +348,46 @@ def _leftmost_first(frame: pl.DataFrame, org_patterns: pl.DataFrame, pieces: dic
     )
 
 
-def org_mentions(
-    sentences: pl.DataFrame,
-    dim_documents: pl.DataFrame,
-    org_patterns: pl.DataFrame,
-    org_trim_words: pl.DataFrame,
-    org_levels: pl.DataFrame,
-    regions: pl.DataFrame,
-    org_false_names: pl.DataFrame | None = None,
-) -> pl.DataFrame:
-    """One row per body named in a sentence, with its normalised name and ``org_id``.
+def _empty_mentions() -> pl.DataFrame:
+    """The mention table with no rows, typed as a full one is (offsets integers, the flag a
+    boolean), so that a batch naming no body still concatenates and loads with the others."""
+    return pl.DataFrame(
+        schema={
+            c: pl.Int64 if c.endswith("_char") else pl.Boolean if c == "qualified" else pl.String
+            for c in MENTION_COLUMNS
+        }
+    )
 
-    ``sentences`` is ``stg_sentences`` (boilerplate rows other than photo captions are
-    skipped when marked); ``dim_documents`` supplies ``region_province``, ``region_city``,
-    ``region_district`` for completing bare names. The other frames are the CSVs named in
-    the module docstring; ``org_false_names`` (``seeds/org_false_names.csv``) drops words
-    that only look like names (布局, 举办, 办公…).
 
-    Columns: sentence_id, document_id, start_char, end_char (document offsets of the name as
-    written), mention_text, org_id, name (normalised), type, level, qualified, parent_name.
+def _match_spans(sentences: pl.DataFrame, org_patterns: pl.DataFrame, pieces: dict[str, str]) -> pl.DataFrame:
+    """Every match of the patterns in the sentences worth reading, settled leftmost-first.
+
+    Boilerplate is skipped (page furniture names no body acting in the text), except a photo
+    caption, which reports who did what (▲市纪委监委驻市教育局纪检监察组赴…). The sentence is
+    kept as ``_sentence`` beside the searched ``text`` so the character after a match can be
+    read later.
     """
-    pieces = _pieces(regions, org_levels, org_trim_words)
-    types = [str(t) for t in org_patterns["type"]]
     usable = sentences
     if "is_boilerplate" in sentences.columns:
         usable = sentences.filter(
             ~pl.col("is_boilerplate") | (pl.col("boilerplate_reason") == "photo_caption")
         )
-    spans = _leftmost_first(
+    return _leftmost_first(
         usable.rename({"text": "_sentence"}).with_columns(pl.col("_sentence").alias("text")),
         org_patterns,
         pieces,
     )
-    if spans.height == 0:
-        # Typed even when empty: offsets are integers, the qualified flag a boolean.
-        return pl.DataFrame(
-            schema={
-                c: pl.Int64 if c.endswith("_char") else pl.Boolean if c == "qualified" else pl.String
-                for c in MENTION_COLUMNS
-            }
-        )
-    # The name is the match less the words the pattern took in front of it: each match is split
-    # by its own row's pattern (one capture group), which is far cheaper for the regex engine
-    # than capturing with all rows at once.
+
+
+def _named_spans(spans: pl.DataFrame, org_patterns: pl.DataFrame, pieces: dict[str, str]) -> pl.DataFrame:
+    """The name inside each match, with its type and document offsets, in match order.
+
+    The name is the match less the words the pattern took in front of it: each match is split
+    by its own row's pattern (one capture group), which is far cheaper for the regex engine
+    than capturing with all rows at once. ``_next`` (the character after the name) is kept for
+    ``_clean_names``'s false-name check.
+    """
+    types = [str(t) for t in org_patterns["type"]]
     named = []
     for (row,), part in spans.with_row_index("_order").partition_by("_row", as_dict=True).items():
         single, _ = _combined(org_patterns.slice(int(row), 1), pieces)
@@ -400,7 +397,7 @@ def org_mentions(
                 pl.lit(types[int(row)]).alias("type"),
             )
         )
-    found = (
+    return (
         pl.concat(named)
         .sort("_order")
         .with_columns(
@@ -420,12 +417,16 @@ def org_mentions(
             "_next",
         )
     )
-    found = (
-        _clean_names(found, org_patterns, org_false_names, org_trim_words, regions, pieces)
-        .join(sentences.select("sentence_id", "paragraph_index"), on="sentence_id", how="left")
-        .with_row_index("mention_key")
-    )
-    # The written name, tidied: 中共 off, 委员会 → 委, brackets full-width.
+
+
+def _split_posted(found: pl.DataFrame) -> pl.DataFrame:
+    """The written name tidied (``_tidy``), and a 派驻组 split into commission and host.
+
+    Tidying (中共 off, 委员会 → 委, brackets full-width) makes the spellings of one body agree
+    before any completing. A 派驻组 names two bodies (市纪委监委驻市科技局纪检监察组: the
+    commission ``_parent`` and the host ``_host``), and each is completed with a place on its
+    own, so the two are taken apart here.
+    """
     tidy = (
         pl.col("mention_text")
         .str.replace(r"^中共", "")
@@ -435,7 +436,7 @@ def org_mentions(
     )
     found = found.with_columns(tidy.alias("_tidy"))
     posted = pl.col("_tidy").str.extract_groups(r"^(?P<parent>.*?)驻(?P<host>.+)纪检监察组$")
-    found = found.with_columns(posted.alias("_posted")).with_columns(
+    return found.with_columns(posted.alias("_posted")).with_columns(
         pl.when(pl.col("type") == "派驻纪检监察组")
         .then(pl.col("_posted").struct.field("parent"))
         .alias("_parent"),
@@ -443,59 +444,80 @@ def org_mentions(
         .then(pl.col("_posted").struct.field("host"))
         .alias("_host"),
     )
-    parts = pl.concat(
+
+
+def _place_parts(found: pl.DataFrame) -> pl.DataFrame:
+    """One row per name to complete with a place (``unit``), tagged by the ``part`` it is.
+
+    A body other than a 派驻组 is one part (``whole``); a 派驻组 gives its commission
+    (``parent``, when written) and its host (``host``). Stacking them lets ``_qualify``
+    complete all of them in one vectorised pass, with the mention's document, paragraph and
+    offset for finding the latest or nearby body of the same level.
+    """
+    context = ("mention_key", "document_id", "paragraph_index", "start_char")
+    return pl.concat(
         [
             found.filter(pl.col("type") != "派驻纪检监察组").select(
-                "mention_key",
-                "document_id",
-                "paragraph_index",
-                "start_char",
-                pl.lit("whole").alias("part"),
-                pl.col("_tidy").alias("unit"),
+                *context, pl.lit("whole").alias("part"), pl.col("_tidy").alias("unit")
             ),
             found.filter((pl.col("_parent") != "") & pl.col("_parent").is_not_null()).select(
-                "mention_key",
-                "document_id",
-                "paragraph_index",
-                "start_char",
-                pl.lit("parent").alias("part"),
-                pl.col("_parent").alias("unit"),
+                *context, pl.lit("parent").alias("part"), pl.col("_parent").alias("unit")
             ),
             found.drop_nulls("_host").select(
-                "mention_key",
-                "document_id",
-                "paragraph_index",
-                "start_char",
-                pl.lit("host").alias("part"),
-                pl.col("_host").alias("unit"),
+                *context, pl.lit("host").alias("part"), pl.col("_host").alias("unit")
             ),
         ]
     )
+
+
+# What the pivot of the qualified parts must hold even when no mention gave a part of that kind
+# (a batch without a 派驻组 has no parent or host columns), so the steps after it can name them.
+_WIDE_COLUMNS = (
+    "qualified_unit_whole",
+    "qualified_unit_parent",
+    "qualified_unit_host",
+    "resolved_place_whole",
+    "resolved_place_parent",
+    "resolved_place_host",
+    "_ok_whole",
+    "_ok_parent",
+    "_ok_host",
+    "_bare_host",
+    "_core_host",
+)
+
+
+def _qualified_parts(
+    parts: pl.DataFrame, dim_documents: pl.DataFrame, regions: pl.DataFrame, pieces: dict[str, str]
+) -> pl.DataFrame:
+    """Each part completed with a place, back to one row per mention (``mention_key``).
+
+    The parts are qualified as one long frame, then pivoted wide (``qualified_unit_whole``,
+    ``resolved_place_host``…) so that a 派驻组's commission and host sit side by side for the
+    steps that combine them. Columns no part filled are added as nulls.
+    """
     docs = dim_documents.select("document_id", "region_province", "region_city", "region_district")
     provinces = alternation(regions.filter(pl.col("level") == "province")["name"])
     q = _qualify(parts, docs, pieces, provinces)
     wide = q.select("mention_key", "part", "qualified_unit", "resolved_place", "_ok", "_bare", "_core").pivot(
         on="part", index="mention_key", values=["qualified_unit", "resolved_place", "_ok", "_bare", "_core"]
     )
-    for col in (
-        "qualified_unit_whole",
-        "qualified_unit_parent",
-        "qualified_unit_host",
-        "resolved_place_whole",
-        "resolved_place_parent",
-        "resolved_place_host",
-        "_ok_whole",
-        "_ok_parent",
-        "_ok_host",
-        "_bare_host",
-        "_core_host",
-    ):
+    for col in _WIDE_COLUMNS:
         if col not in wide.columns:
             wide = wide.with_columns(
                 pl.lit(None, dtype=pl.Boolean if col.startswith("_ok") else pl.String).alias(col)
             )
-    found = found.join(wide, on="mention_key", how="left").sort(["document_id", "start_char"])
-    # A bare host (驻区教育局) is in its commission's place (红桥区纪委监委 → 红桥区教育局).
+    return wide
+
+
+def _posted_commission(found: pl.DataFrame) -> pl.DataFrame:
+    """A 派驻组's host completed from its commission, and its commission (``_commission``).
+
+    A bare host (驻区教育局) is in its commission's place (红桥区纪委监委 → 红桥区教育局). A
+    short form (驻市科技局纪检监察组) names no commission: it takes that of the latest full form
+    with the same host in the document, else the commission of the host's own place. ``found``
+    must be in document order, since "latest" is read off it.
+    """
     parent_fits = pl.col("resolved_place_parent").str.ends_with(pl.col("_bare_host"))
     found = found.with_columns(
         pl.when(parent_fits.fill_null(False))
@@ -507,8 +529,7 @@ def org_mentions(
         .otherwise(pl.col("resolved_place_host"))
         .alias("resolved_place_host"),
     )
-    # A short 派驻 form takes the commission of the latest full form with the same host.
-    found = found.with_columns(
+    return found.with_columns(
         pl.col("qualified_unit_parent")
         .forward_fill()
         .over(["document_id", "qualified_unit_host"])
@@ -522,9 +543,19 @@ def org_mentions(
             ),
         ).alias("_commission")
     )
+
+
+def _normalised(found: pl.DataFrame, pieces: dict[str, str]) -> pl.DataFrame:
+    """The mention's ``name``, ``qualified``, ``parent_name`` and the place its level is read off.
+
+    A 派驻组 is rebuilt as commission + 驻 + host + 纪检监察组, qualified when its commission is
+    known and its host could be completed; any other body is its completed ``whole`` part. A
+    party department's parent is the committee its name opens with. A 派驻组's level is read
+    off its commission's place (else its host's): it belongs to the commission that posts it.
+    """
     posted_name = pl.col("_commission").fill_null("") + "驻" + pl.col("qualified_unit_host") + "纪检监察组"
     is_posted = pl.col("type") == "派驻纪检监察组"
-    found = found.with_columns(
+    return found.with_columns(
         pl.when(is_posted).then(posted_name).otherwise(pl.col("qualified_unit_whole")).alias("name"),
         pl.when(is_posted)
         .then(pl.col("_commission").is_not_null() & pl.col("_ok_host").fill_null(True))
@@ -546,12 +577,55 @@ def org_mentions(
         .otherwise(pl.col("resolved_place_whole"))
         .alias("_level_place"),
     )
+
+
+def _with_level(found: pl.DataFrame, org_levels: pl.DataFrame, pieces: dict[str, str]) -> pl.DataFrame:
+    """``level``: the tier of government a body belongs to, read off the administrative marker
+    that ends its place (武清区 → 区县); a body with no place is ``other``."""
     levels = org_levels.select(pl.col("marker").alias("_marker"), pl.col("level"))
-    found = (
+    return (
         found.with_columns(pl.col("_level_place").str.extract(f"({pieces['markers']})$", 1).alias("_marker"))
         .join(levels, on="_marker", how="left")
         .with_columns(pl.col("level").fill_null("other"))
     )
+
+
+def org_mentions(
+    sentences: pl.DataFrame,
+    dim_documents: pl.DataFrame,
+    org_patterns: pl.DataFrame,
+    org_trim_words: pl.DataFrame,
+    org_levels: pl.DataFrame,
+    regions: pl.DataFrame,
+    org_false_names: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """One row per body named in a sentence, with its normalised name and ``org_id``.
+
+    ``sentences`` is ``stg_sentences`` (boilerplate rows other than photo captions are
+    skipped when marked); ``dim_documents`` supplies ``region_province``, ``region_city``,
+    ``region_district`` for completing bare names. The other frames are the CSVs named in
+    the module docstring; ``org_false_names`` (``seeds/org_false_names.csv``) drops words
+    that only look like names (布局, 举办, 办公…).
+
+    Columns: sentence_id, document_id, start_char, end_char (document offsets of the name as
+    written), mention_text, org_id, name (normalised), type, level, qualified, parent_name.
+    """
+    pieces = _pieces(regions, org_levels, org_trim_words)
+    spans = _match_spans(sentences, org_patterns, pieces)
+    if spans.height == 0:
+        return _empty_mentions()
+    named = _named_spans(spans, org_patterns, pieces)
+    found = (
+        _clean_names(named, org_patterns, org_false_names, org_trim_words, regions, pieces)
+        .join(sentences.select("sentence_id", "paragraph_index"), on="sentence_id", how="left")
+        .with_row_index("mention_key")
+    )
+    found = _split_posted(found)
+    wide = _qualified_parts(_place_parts(found), dim_documents, regions, pieces)
+    # In document order from here: a short 派驻 form looks back for the latest full one.
+    found = found.join(wide, on="mention_key", how="left").sort(["document_id", "start_char"])
+    found = _posted_commission(found)
+    found = _with_level(_normalised(found, pieces), org_levels, pieces)
     ids = found.select(pl.col("name").unique()).with_columns(_sha16(pl.col("name")).alias("org_id"))
     return found.join(ids, on="name", how="left").select(MENTION_COLUMNS).sort(["document_id", "start_char"])
 

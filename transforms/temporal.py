@@ -248,31 +248,11 @@ def report_year(documents: pl.DataFrame) -> pl.Expr:
     )
 
 
-def flow_time(
-    facts: pl.DataFrame,
-    sentences: pl.DataFrame,
-    sections: pl.DataFrame,
-    documents: pl.DataFrame,
-    time_frames: pl.DataFrame,
-    plan_periods: pl.DataFrame,
-    target_words: pl.DataFrame,
-) -> pl.DataFrame:
-    """``facts`` (``fct_metric`` with ``section_id``) with ``as_of``, ``period`` and
-    ``as_of_source`` resolved down the document, and ``value_type`` (actual or target).
-
-    Order: the figure's own sentence (a date written out: ``sentence``/``period``, as
-    ``fct_metric`` found it; or a plan period or a frame relative to the report's year such as
-    过去一年: ``sentence``), then the sentences before it in its paragraph (``paragraph``), then
-    the nearest section heading naming a time (一、2025年工作回顾, “十四五”时期: ``section``), then
-    the document's frame (a government work report reviews the year before its own: ``frame``),
-    then the publish date (``document``). ``documents`` is ``dim_document`` (publish date, genre).
-
-    A figure is a ``target`` when its sentence states an aim (``seeds/target_words.csv``:
-    预期目标, 力争, 预计; 目标 with 左右 after the number) or when its date lies after the
-    document's publish date (今年 in a report published in January)."""
-    if facts.height == 0:
-        return facts.with_columns(pl.lit(None, dtype=pl.String).alias("value_type"))
-    docs = documents.select(
+def _document_context(documents: pl.DataFrame) -> pl.DataFrame:
+    """Per document, what time flowing down needs: the publish date, the report's year
+    (``_ry``, against which 过去一年 and 今年 are read) and whether it is a government work
+    report (``_work_report``: such a report reviews the year before its own)."""
+    return documents.select(
         "document_id",
         "publish_date",
         report_year(documents).alias("_ry"),
@@ -280,6 +260,14 @@ def flow_time(
         if "genre" in documents.columns
         else pl.lit(False).alias("_work_report"),
     )
+
+
+def _sentence_times(
+    sentences: pl.DataFrame, docs: pl.DataFrame, time_frames: pl.DataFrame, plan_periods: pl.DataFrame
+) -> pl.DataFrame:
+    """Each sentence's own time (``t_as_of``, ``t_period``) and its paragraph's (``p_as_of``,
+    ``p_period``): the time of the nearest earlier sentence of the same paragraph that names one,
+    for a figure whose own sentence names none."""
     sent = text_time(
         sentences.select("sentence_id", "document_id", "paragraph_index", "text").join(
             docs.select("document_id", "_ry"), on="document_id", how="left"
@@ -289,12 +277,11 @@ def flow_time(
         time_frames,
         plan_periods,
     )
-    # The paragraph: the nearest earlier sentence of the same paragraph that names a time.
     sent = sent.sort("sentence_id").with_row_index("_i")
     named = sent.filter(pl.col("t_narrow")).select(
         pl.col("_i").alias("_src_i"), pl.col("t_as_of").alias("p_as_of"), pl.col("t_period").alias("p_period")
     )
-    sent = (
+    return (
         sent.with_columns(
             # only a date or a single year carries on to the next sentences; a plan period named in
             # passing (按照“十一五”规划…) frames the paragraph, it does not date its figures
@@ -308,7 +295,13 @@ def flow_time(
         .join(named, on="_src_i", how="left")
         .drop("_i", "_src_i")
     )
-    # Each section's time: its heading's, else its parent's (sections nest a few levels deep).
+
+
+def _section_times(
+    sections: pl.DataFrame, docs: pl.DataFrame, time_frames: pl.DataFrame, plan_periods: pl.DataFrame
+) -> pl.DataFrame:
+    """Each section's time (``s_as_of``, ``s_period``): its heading's, else its parent's, so a
+    figure under 一、2025年工作回顾 → （一）… takes the year from the heading above."""
     sec = text_time(
         sections.select("section_id", "document_id", "parent_section_id", "heading_text").join(
             docs.select("document_id", "_ry"), on="document_id", how="left"
@@ -323,7 +316,7 @@ def flow_time(
         pl.col("t_as_of").alias("s_as_of"),
         pl.col("t_period").alias("s_period"),
     )
-    for _ in range(6):
+    for _ in range(6):  # sections nest a few levels deep: each round inherits one level down
         parent = sec.select(
             pl.col("section_id").alias("parent_section_id"),
             pl.col("s_as_of").alias("_pa"),
@@ -340,10 +333,23 @@ def flow_time(
             )
             .drop("_pa", "_pp")
         )
-    targets = "|".join(f"(?:{p})" for p in target_words["pattern"].to_list())
-    # The figure's own sentence is read up to the figure: a time named after it (…，与国家“十五五”
-    # 目标衔接) is not its time. The year nearest before it dates it (由2020年的2.15万亿元增长到
-    # 2025年的2.87万亿元), else a frame or plan period before it (过去一年，…).
+    return sec
+
+
+def _time_before_figure(
+    facts: pl.DataFrame,
+    sentences: pl.DataFrame,
+    docs: pl.DataFrame,
+    time_frames: pl.DataFrame,
+    plan_periods: pl.DataFrame,
+) -> pl.DataFrame:
+    """Per figure, the time its own sentence names before it: ``n_as_of``, ``n_period`` and
+    ``n_absolute`` (a year or date written out, not a frame or plan period).
+
+    The figure's own sentence is read up to the figure: a time named after it (…，与国家“十五五”
+    目标衔接) is not its time. The year nearest before it dates it (由2020年的2.15万亿元增长到
+    2025年的2.87万亿元), else a frame or plan period before it (过去一年，…).
+    """
     prefix = (
         facts.select("metric_id", "sentence_id", "start_char")
         .join(sentences.select("sentence_id", pl.col("start_char").alias("_ss"), "text"), on="sentence_id")
@@ -373,7 +379,7 @@ def flow_time(
         time_frames.clear(),
         plan_periods.clear(),
     ).select("metric_id", pl.col("t_as_of").alias("n_as_of"), pl.col("t_period").alias("n_period"))
-    nearest = before.join(nearest, on="metric_id", how="left").select(
+    return before.join(nearest, on="metric_id", how="left").select(
         "metric_id",
         pl.coalesce("n_as_of", "b_as_of").alias("n_as_of"),
         pl.when(pl.col("n_as_of").is_not_null())
@@ -382,18 +388,15 @@ def flow_time(
         .alias("n_period"),
         pl.col("n_as_of").is_not_null().alias("n_absolute"),
     )
-    out = (
-        facts.join(nearest, on="metric_id", how="left")
-        .join(
-            sent.select(
-                "sentence_id", "t_as_of", "t_period", "p_as_of", "p_period", pl.col("text").alias("_s")
-            ),
-            on="sentence_id",
-            how="left",
-        )
-        .join(sec.select("section_id", "s_as_of", "s_period"), on="section_id", how="left")
-        .join(docs, on="document_id", how="left")
-    )
+
+
+def _resolve_time(out: pl.DataFrame) -> pl.DataFrame:
+    """``as_of``, ``period`` and ``as_of_source`` chosen down the order ``flow_time`` documents.
+
+    ``out`` holds every candidate side by side (the figure's own ``as_of``/``period`` from
+    ``fct_metric``, ``n_``, ``p_``, ``s_`` and the document's columns); the first that has a
+    time wins. ``_src`` names the winner for ``as_of_source``.
+    """
     near = (pl.col("as_of_source") == "period") & pl.col("n_absolute").fill_null(False)
     out = out.with_columns(
         pl.when(near).then(pl.col("n_as_of")).otherwise(pl.col("as_of")).alias("as_of"),
@@ -419,7 +422,7 @@ def flow_time(
         .alias("_src")
     )
     src = pl.col("_src")
-    out = out.with_columns(
+    return out.with_columns(
         pl.when(own)
         .then(pl.col("as_of"))
         .when(src == "sentence")
@@ -444,8 +447,14 @@ def flow_time(
         .then(pl.format("{}年", pl.col("_ry") - 1))
         .otherwise(pl.col("period"))
         .alias("period"),
-    ).with_columns(
-        pl.col("_src").alias("as_of_source"),
+    )
+
+
+def _value_type(target_words: pl.DataFrame) -> pl.Expr:
+    """``target`` or ``actual`` for a figure, once its ``as_of`` is settled: a report mixes what
+    was done with what is planned, and a figure planned is not a figure achieved."""
+    targets = "|".join(f"(?:{p})" for p in target_words["pattern"].to_list())
+    return (
         pl.when(
             pl.col("_s").str.contains(targets)
             | (pl.col("_s").str.contains("目标") & pl.col("approx").eq("about"))
@@ -459,7 +468,52 @@ def flow_time(
         )
         .then(pl.lit("target"))
         .otherwise(pl.lit("actual"))
-        .alias("value_type"),
+    )
+
+
+def flow_time(
+    facts: pl.DataFrame,
+    sentences: pl.DataFrame,
+    sections: pl.DataFrame,
+    documents: pl.DataFrame,
+    time_frames: pl.DataFrame,
+    plan_periods: pl.DataFrame,
+    target_words: pl.DataFrame,
+) -> pl.DataFrame:
+    """``facts`` (``fct_metric`` with ``section_id``) with ``as_of``, ``period`` and
+    ``as_of_source`` resolved down the document, and ``value_type`` (actual or target).
+
+    Order: the figure's own sentence (a date written out: ``sentence``/``period``, as
+    ``fct_metric`` found it; or a plan period or a frame relative to the report's year such as
+    过去一年: ``sentence``), then the sentences before it in its paragraph (``paragraph``), then
+    the nearest section heading naming a time (一、2025年工作回顾, “十四五”时期: ``section``), then
+    the document's frame (a government work report reviews the year before its own: ``frame``),
+    then the publish date (``document``). ``documents`` is ``dim_document`` (publish date, genre).
+
+    A figure is a ``target`` when its sentence states an aim (``seeds/target_words.csv``:
+    预期目标, 力争, 预计; 目标 with 左右 after the number) or when its date lies after the
+    document's publish date (今年 in a report published in January)."""
+    if facts.height == 0:
+        return facts.with_columns(pl.lit(None, dtype=pl.String).alias("value_type"))
+    docs = _document_context(documents)
+    sent = _sentence_times(sentences, docs, time_frames, plan_periods)
+    sec = _section_times(sections, docs, time_frames, plan_periods)
+    nearest = _time_before_figure(facts, sentences, docs, time_frames, plan_periods)
+    out = (
+        facts.join(nearest, on="metric_id", how="left")
+        .join(
+            sent.select(
+                "sentence_id", "t_as_of", "t_period", "p_as_of", "p_period", pl.col("text").alias("_s")
+            ),
+            on="sentence_id",
+            how="left",
+        )
+        .join(sec.select("section_id", "s_as_of", "s_period"), on="section_id", how="left")
+        .join(docs, on="document_id", how="left")
+    )
+    out = _resolve_time(out).with_columns(
+        pl.col("_src").alias("as_of_source"),
+        _value_type(target_words).alias("value_type"),
     )
     return out.drop(
         "t_as_of",
