@@ -238,10 +238,28 @@ def test_hostile_text_is_escaped_and_cannot_run(hostile_warehouse: Path, hostile
         assert not [a for a in page.attributes if a[1].lower().startswith("on")], "an event handler got in"
         assert page.tags["img"] == 0 and page.tags["svg"] <= 3 and "pwned-marker" not in page.tags
         assert "<script>alert" not in text and "<img src=x" not in text
+    # The file name "hostile<b>.txt" is text in the overview's table and its money chart (SVG): the only
+    # <b> elements are the four cards'.
+    assert "hostile&lt;b&gt;.txt" in hostile_report.read_text(encoding="utf-8")
+    assert parse(hostile_report).tags["b"] == 4
     doc_page = (hostile_report.parent / report.page_name(document_id)).read_text(encoding="utf-8")
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in doc_page
-    assert "&quot; onmouseover=&quot;alert(2)" in doc_page
+    assert "&#34; onmouseover=&#34;alert(2)" in doc_page  # markupsafe's spelling of &quot;
     assert len(parse(hostile_report.parent / report.page_name(document_id)).marks) == facts
+
+
+def test_the_templates_escape_everything_and_mark_nothing_safe() -> None:
+    """Autoescaping does the escaping: it is on for the pages, and no template turns it off or marks a
+    value safe (the only markup handed in ready-made is the report's own script and the charts' SVG,
+    which is built escaped)."""
+    folder = Path(report.__file__).parent / "templates"
+    pages = sorted(p.name for p in folder.glob("*.html"))
+    assert pages == ["base.html", "document.html", "index.html", "macros.html", "text.html"]
+    for name in pages:
+        assert report._ENV.autoescape(name) is True  # select_autoescape for .html
+        text = (folder / name).read_text(encoding="utf-8")
+        assert not re.search(r"\|\s*safe\b|autoescape\s+false|markup", text, re.I), name
+    assert report.esc('<a title="x">') == "&lt;a title=&#34;x&#34;&gt;"  # quotes too, as autoescaping
 
 
 def _sum_spellings(value: float) -> set[str]:
