@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-import subprocess
 from collections import Counter
 from html.parser import HTMLParser
 from itertools import combinations
@@ -15,9 +14,9 @@ import duckdb
 import pytest
 
 from flows.outputs import report
+from tests import browser
 from tests.test_views import seed_warehouse_path
 
-CHROMIUM = Path("/usr/bin/chromium")
 HOSTILE = (
     '关于“<script>alert(1)</script>”问题的通报" onmouseover="alert(2)\n'
     "发布日期：2022年8月4日\n"
@@ -239,10 +238,28 @@ def test_hostile_text_is_escaped_and_cannot_run(hostile_warehouse: Path, hostile
         assert not [a for a in page.attributes if a[1].lower().startswith("on")], "an event handler got in"
         assert page.tags["img"] == 0 and page.tags["svg"] <= 3 and "pwned-marker" not in page.tags
         assert "<script>alert" not in text and "<img src=x" not in text
+    # The file name "hostile<b>.txt" is text in the overview's table and its money chart (SVG): the only
+    # <b> elements are the four cards'.
+    assert "hostile&lt;b&gt;.txt" in hostile_report.read_text(encoding="utf-8")
+    assert parse(hostile_report).tags["b"] == 4
     doc_page = (hostile_report.parent / report.page_name(document_id)).read_text(encoding="utf-8")
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in doc_page
-    assert "&quot; onmouseover=&quot;alert(2)" in doc_page
+    assert "&#34; onmouseover=&#34;alert(2)" in doc_page  # markupsafe's spelling of &quot;
     assert len(parse(hostile_report.parent / report.page_name(document_id)).marks) == facts
+
+
+def test_the_templates_escape_everything_and_mark_nothing_safe() -> None:
+    """Autoescaping does the escaping: it is on for the pages, and no template turns it off or marks a
+    value safe (the only markup handed in ready-made is the report's own script and the charts' SVG,
+    which is built escaped)."""
+    folder = Path(report.__file__).parent / "templates"
+    pages = sorted(p.name for p in folder.glob("*.html"))
+    assert pages == ["base.html", "document.html", "index.html", "macros.html", "text.html"]
+    for name in pages:
+        assert report._ENV.autoescape(name) is True  # select_autoescape for .html
+        text = (folder / name).read_text(encoding="utf-8")
+        assert not re.search(r"\|\s*safe\b|autoescape\s+false|markup", text, re.I), name
+    assert report.esc('<a title="x">') == "&lt;a title=&#34;x&#34;&gt;"  # quotes too, as autoescaping
 
 
 def _sum_spellings(value: float) -> set[str]:
@@ -375,20 +392,29 @@ def test_the_default_folder_is_report_beside_the_warehouse() -> None:
     assert report.default_report_dir(Path("warehouse/taizhang.duckdb")) == Path("warehouse/report")
 
 
-def _chromium(*args: str, profile: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(CHROMIUM), *report.CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+def _panel(dom: str) -> str:
+    """The figure panel as the browser left it (its opening tag and what the script put in it)."""
+    panel = dom[dom.index('<aside id="panel"') :]
+    return panel[: panel.index("</aside>")]
+
+
+def _with_script(page: Path, script: str, out: Path, *, allow: bool) -> Path:
+    """A copy of ``page`` with one more inline script at the end; ``allow`` adds its hash to the CSP."""
+    text = page.read_text(encoding="utf-8")
+    if allow:
+        ours = f"sha256-{report._SCRIPT_HASH}"
+        digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
+        assert text.count(ours) == 1
+        text = text.replace(ours, f"{ours}' 'sha256-{digest}")  # a bare ' is fine inside content="…"
+    assert text.count("</body>") == 1
+    out.write_text(text.replace("</body>", f"<script>{script}</script></body>"), encoding="utf-8")
+    return out
 
 
 @pytest.mark.slow
 @pytest.mark.skipif(
-    not CHROMIUM.exists(),
-    reason="headless Chromium is not installed at /usr/bin/chromium (apt-get install -y chromium; CI does)",
+    not browser.CHROMIUM.exists(),
+    reason="headless Chromium is not installed (apt-get install -y chromium; CI does)",
 )
 def test_chromium_renders_the_figures_and_runs_no_injected_script(
     seed_warehouse: Path, seed_report: Path, hostile_warehouse: Path, hostile_report: Path, tmp_path: Path
@@ -401,56 +427,54 @@ def test_chromium_renders_the_figures_and_runs_no_injected_script(
     page = seed_report.parent / report.page_name(doc)
     # The DOM after the page's script ran: opening a figure by its #id fills the panel, which
     # proves the script runs under the page's CSP and shows value, metric and as-of.
-    dom = _chromium("--dump-dom", page.as_uri() + f"#f-{s}-{e}", profile=tmp_path / "p1")
-    assert dom.returncode == 0, dom.stderr[-2000:]
-    assert len(re.findall(r'<mark class="fig\b', dom.stdout)) == n
-    panel = dom.stdout[dom.stdout.index('<aside id="panel"') :]
-    panel = panel[: panel.index("</aside>")]
+    dom = browser.dump_dom(page.as_uri() + f"#f-{s}-{e}")
+    assert len(re.findall(r'<mark class="fig\b', dom)) == n
+    panel = _panel(dom)
     assert panel.startswith('<aside id="panel" class="open">')
     for shown in ("197,500,000,000", "协议投资额", "2021-10-31", "元"):
         assert shown in panel, shown
 
-    # A click (a real DOM event) opens the panel for the figure clicked.
-    shown = report.screenshot(
-        page,
-        tmp_path / "click.png",
-        script=f"document.getElementById('f-{s}-{e}').click();"
-        " document.getElementById('panel-body').textContent",
+    # A click (a real DOM event) opens the panel for the figure clicked. The click comes from a
+    # second inline script, which runs only once the CSP lists its hash beside the report's own.
+    click = f"document.getElementById('f-{s}-{e}').click();"
+    panel = _panel(browser.dump_dom(_with_script(page, click, tmp_path / "click.html", allow=True).as_uri()))
+    assert panel.startswith('<aside id="panel" class="open">')
+    assert "协议投资额" in panel and "197,500,000,000" in panel
+    panel = _panel(
+        browser.dump_dom(_with_script(page, click, tmp_path / "blocked.html", allow=False).as_uri())
     )
-    assert "协议投资额" in shown and "197,500,000,000" in shown
-    assert (tmp_path / "click.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert panel.startswith('<aside id="panel">') and "协议投资额" not in panel  # the CSP blocked it
 
     # The hostile document: shown as text, and none of its scripts or handlers ran.
     (hostile_doc,) = rows(hostile_warehouse, "SELECT document_id FROM dim_document")[0]
-    hostile_page = hostile_report.parent / report.page_name(hostile_doc)
-    dom = _chromium("--dump-dom", hostile_page.as_uri(), profile=tmp_path / "p2")
-    assert dom.returncode == 0, dom.stderr[-2000:]
-    assert "<pwned-marker" not in dom.stdout
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in dom.stdout
-    assert not re.search(r"<[a-z]+[^>]*\son[a-z]+=", dom.stdout)
-    alerts = report.screenshot(
-        hostile_page,
-        tmp_path / "hostile.png",
-        script="[document.querySelectorAll('pwned-marker, img, [onmouseover], [onerror], [onload]').length,"
-        " document.querySelectorAll('mark.fig').length]",
-    )
-    assert alerts[0] == 0 and alerts[1] >= 3
+    (facts,) = rows(hostile_warehouse, "SELECT count(*) FROM fct_metric")[0]
+    dom = browser.dump_dom((hostile_report.parent / report.page_name(hostile_doc)).as_uri())
+    assert "<pwned-marker" not in dom and "<img" not in dom
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in dom
+    assert not re.search(r"<[a-z]+[^>]*\son[a-z]+=", dom)
+    assert len(re.findall(r'<mark class="fig\b', dom)) == facts >= 3
+    # Its file name "hostile<b>.txt" is in the overview's table and money chart, as text: the only
+    # <b> elements are the four cards'.
+    dom = browser.dump_dom(hostile_report.as_uri())
+    assert "hostile&lt;b&gt;.txt" in dom and dom.count("<b>") == 4
 
     # The overview as rendered: its cards are the four counts, with no money total, and each
     # document's money is a list of single figures with their metrics.
-    cards, listed = report.screenshot(
-        seed_report,
-        tmp_path / "overview.png",
-        script="[Array.from(document.querySelectorAll('.card span'), e => e.textContent),"
-        " Array.from(document.querySelectorAll('ul.money li'), e => e.textContent)]",
-    )
+    dom = browser.dump_dom(seed_report.as_uri())
+    cards = re.findall(r'<div class="card"><b>[^<]*</b><span>([^<]*)</span></div>', dom)
     assert cards == ["文档 documents", "指标事实 facts", "整改问题 items", "整改措施 measures"]
+    listed = [re.sub(r"<[^>]+>", "", li) for li in re.findall(r"<li>(.*?)</li>", dom)]
     assert any(li.startswith("1975亿元") and "协议投资额" in li for li in listed), listed
 
-    # The plain --screenshot of the overview (its top needs no scrolling).
-    shot = tmp_path / "index.png"
-    result = _chromium(
-        "--window-size=1400,1000", f"--screenshot={shot}", seed_report.as_uri(), profile=tmp_path / "p3"
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
+    # Screenshots of the top of the overview and of the document (--screenshot paints no scrolled
+    # page): the page's own dark header across the top (not an error page or a blank one), and on
+    # the document, its figures' kind colours (legend and highlights).
+    header = (0x24, 0x29, 0x2F)
+    for url, colours in ((seed_report.as_uri(), ()), (page.as_uri(), ("money", "count", "percent"))):
+        shot = browser.read_png(browser.screenshot(url, tmp_path / "shot.png", 1400, 1000))
+        assert (shot.width, shot.height) == (1400, 1000)
+        assert {shot.pixel(x, 8) for x in range(0, 1400, 50)} == {header}, url
+        seen = shot.colours()
+        assert len(seen) > 200, url  # text, cards, tables: not a blank page
+        for kind in colours:
+            assert tuple(bytes.fromhex(report.KIND_COLOURS[kind][1:])) in seen, kind

@@ -9,17 +9,25 @@ of the figures, and charts.
 
 Why it is built this way:
 
+- **Pages from templates.** The pages are Jinja2 templates in ``templates/``
+  (``base.html`` the frame, ``index.html``, ``document.html``, ``text.html`` the
+  highlighted text, ``macros.html``), with the CSS and the script beside them.
+  This module reads the warehouse and hands the templates plain values; the
+  charts are SVG drawn here, in Python.
 - **Offline and self-contained.** Every page carries its CSS, its one small
-  script and its charts (SVG drawn here in Python) inline, and links only to
-  its sibling pages, so the folder can be zipped, mailed and opened from
-  ``file://`` on a machine without internet. A Content-Security-Policy meta tag
-  forbids any network load, as a guard against a later edit adding one.
-- **Hostile text stays text.** Documents come from web pages. Every string from
-  the warehouse (text, titles, metrics, ids) goes through ``html.escape`` with
-  quotes, whether it lands in an element or an attribute; the script builds its
-  panel with ``textContent`` only; and the CSP allows exactly one script, by
-  its SHA-256, so even a mistake in escaping could not run injected script or
-  inline event handlers.
+  script and its charts inline, and links only to its sibling pages, so the
+  folder can be zipped, mailed and opened from ``file://`` on a machine without
+  internet. A Content-Security-Policy meta tag forbids any network load, as a
+  guard against a later edit adding one.
+- **Hostile text stays text.** Documents come from web pages. Autoescaping is
+  on for every template, so every string from the warehouse (text, titles,
+  metrics, ids) is escaped with quotes, whether it lands in an element or an
+  attribute; nothing from the warehouse is marked safe. The only markup handed
+  to the templates ready-made is this module's script and the SVG of the
+  charts, built with ``Markup.format``, which escapes every value put into it.
+  The script builds its panel with ``textContent`` only; and the CSP allows
+  exactly one script, by its SHA-256, so even a mistake in escaping could not
+  run injected script or inline event handlers.
 - **Offsets, not search.** Figures are placed by their code-point offsets into
   ``raw_documents.text`` (the same offsets the warehouse guarantees), so a
   figure that occurs twice in a sentence is highlighted where it was extracted.
@@ -32,32 +40,28 @@ Why it is built this way:
   are counts (documents, figures, items, measures), and money is shown figure by
   figure: each document's largest, each with its metric and its as-of or period.
   The only sums left are counts of rows, which are always the same quantity.
+
+The browser test (``tests/test_report.py``, with ``tests/browser.py``) renders
+the pages in headless Chromium; nothing here drives a browser.
 """
 
 from __future__ import annotations
 
 import base64
-import contextlib
-import fcntl
 import hashlib
-import html
-import json
 import math
-import os
 import re
-import select
-import subprocess
-import tempfile
-import time
 from bisect import bisect_right
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import duckdb
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup, escape
 
 from flows.warehouse import store as wh
 
@@ -119,126 +123,39 @@ PANEL_FIELDS = (
     ("measure", "措施 measure"),
 )
 
-SCRIPT = """
-(function () {
-  var fields = %s;
-  var panel = document.getElementById('panel');
-  var body = document.getElementById('panel-body');
-  function show(mark) {
-    var old = document.querySelectorAll('mark.fig.sel');
-    for (var i = 0; i < old.length; i++) old[i].classList.remove('sel');
-    mark.classList.add('sel');
-    body.textContent = '';
-    var dl = document.createElement('dl');
-    for (var j = 0; j < fields.length; j++) {
-      var v = mark.getAttribute('data-' + fields[j][0]);
-      if (!v) continue;
-      var dt = document.createElement('dt'); dt.textContent = fields[j][1];
-      var dd = document.createElement('dd'); dd.textContent = v;
-      dl.appendChild(dt); dl.appendChild(dd);
-    }
-    body.appendChild(dl);
-    panel.classList.add('open');
-  }
-  document.addEventListener('click', function (e) {
-    var m = e.target.closest ? e.target.closest('mark.fig') : null;
-    if (m) { show(m); history.replaceState(null, '', '#' + m.id); }
-  });
-  document.addEventListener('keydown', function (e) {
-    var m = document.activeElement;
-    if (e.key === 'Enter' && m && m.matches && m.matches('mark.fig')) show(m);
-    if (e.key === 'Escape') panel.classList.remove('open');
-  });
-  document.getElementById('panel-close').addEventListener('click', function () {
-    panel.classList.remove('open');
-  });
-  function fromHash() {
-    var id = decodeURIComponent(location.hash.slice(1));
-    var m = id ? document.getElementById(id) : null;
-    if (m && m.matches('mark.fig')) show(m);
-  }
-  window.addEventListener('hashchange', fromHash);
-  fromHash();
-})();
-"""
-_SCRIPT = SCRIPT % ("[" + ",".join(f"['{k}','{label}']" for k, label in PANEL_FIELDS) + "]")
+
+# Autoescaping is on for the pages (.html) and off only for the CSS and the script, which hold no data.
+# A None prints as nothing, as an empty cell (not as "None").
+_ENV = Environment(
+    loader=PackageLoader("flows.outputs", "templates"),
+    autoescape=select_autoescape(
+        enabled_extensions=("html",), disabled_extensions=("css", "js"), default_for_string=True, default=True
+    ),
+    undefined=StrictUndefined,
+    finalize=lambda value: "" if value is None else value,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    keep_trailing_newline=True,
+)
+# The page's one script, with the panel's rows written into it; the CSP allows it by its hash.
+_SCRIPT = _ENV.get_template("panel.js").render(
+    fields="[" + ",".join(f"['{k}','{label}']" for k, label in PANEL_FIELDS) + "]"
+)
 _SCRIPT_HASH = base64.b64encode(hashlib.sha256(_SCRIPT.encode("utf-8")).digest()).decode("ascii")
 CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
     f"script-src 'sha256-{_SCRIPT_HASH}'; base-uri 'none'; form-action 'none'"
 )
 
-CSS = """
-:root { --fg: #1f2328; --muted: #656d76; --line: #d0d7de; --bg: #ffffff; --soft: #f6f8fa; }
-* { box-sizing: border-box; }
-body { margin: 0; color: var(--fg); background: var(--bg); line-height: 1.6;
-  font-family: system-ui, -apple-system, "Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC",
-    "Microsoft YaHei", "WenQuanYi Micro Hei", sans-serif; font-size: 15px; }
-header.top { background: #24292f; color: #fff; padding: 10px 24px; display: flex; gap: 18px;
-  align-items: baseline; position: sticky; top: 0; z-index: 2; white-space: nowrap; }
-header.top .here { font-weight: 600; color: #ffd43b; flex: 1 1 auto; min-width: 0; overflow: hidden;
-  text-overflow: ellipsis; }
-header.top nav { flex: none; }
-header.top a { color: #fff; text-decoration: none; }
-header.top .brand { font-weight: 700; font-size: 17px; }
-header.top nav a { margin-right: 14px; opacity: .85; }
-main { max-width: 1320px; margin: 0 auto; padding: 12px 24px 48px; }
-h1 { font-size: 22px; margin: 10px 0 4px; }
-h2 { font-size: 18px; margin: 28px 0 10px; border-bottom: 1px solid var(--line); padding-bottom: 4px; }
-h2, .anchor { scroll-margin-top: 60px; }
-.meta { color: var(--muted); margin: 0 0 8px; }
-.badge { display: inline-block; border-radius: 10px; padding: 0 8px; font-size: 12px; color: #fff;
-  background: #6e7781; margin-left: 6px; vertical-align: middle; }
-.cards { display: flex; gap: 10px; flex-wrap: wrap; margin: 8px 0; }
-.card { background: var(--soft); border: 1px solid var(--line); border-radius: 6px; padding: 6px 12px; }
-.card b { font-size: 18px; display: block; }
-.card span { color: var(--muted); font-size: 12px; }
-.charts { display: flex; gap: 16px; flex-wrap: wrap; align-items: flex-start; }
-.chart { border: 1px solid var(--line); border-radius: 6px; padding: 6px; background: #fff; }
-table { border-collapse: collapse; width: 100%; font-size: 14px; }
-th, td { border-bottom: 1px solid var(--line); padding: 4px 6px; text-align: left; vertical-align: top; }
-th { background: var(--soft); position: sticky; top: 44px; }
-td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-tr.group td { background: #eef3f8; font-weight: 600; }
-.layout { display: grid; grid-template-columns: minmax(0, 1fr) 300px; gap: 18px; align-items: start; }
-.doctext { white-space: pre-wrap; word-break: break-word; font-size: 16px; line-height: 1.9;
-  border: 1px solid var(--line); border-radius: 6px; padding: 14px 18px; background: #fff; }
-.doctext .hd { font-weight: 700; }
-.doctext .bp { color: #8b949e; }
-mark.fig { background: color-mix(in srgb, var(--k, #8c8c8c) 24%, white);
-  border-bottom: 2px solid var(--k, #8c8c8c); padding: 0 1px; border-radius: 2px; cursor: pointer;
-  color: inherit; scroll-margin-top: 35vh; }
-mark.fig:hover, mark.fig:focus { background: color-mix(in srgb, var(--k, #8c8c8c) 45%, white);
-  outline: none; }
-mark.fig.sel { background: #ffd43b; box-shadow: 0 0 0 2px #f08c00; }
-mark.fig:empty::after { content: "•"; }
-.legend { display: flex; gap: 12px; flex-wrap: wrap; font-size: 13px; color: var(--muted);
-  margin: 4px 0 8px; }
-.legend i { display: inline-block; width: 12px; height: 12px; border-radius: 2px; margin-right: 4px;
-  vertical-align: -1px; }
-aside#panel { position: sticky; top: 60px; border: 1px solid var(--line); border-radius: 6px;
-  background: var(--soft); padding: 10px 12px; font-size: 14px; }
-aside#panel h3 { margin: 0 0 6px; font-size: 15px; }
-aside#panel .hint { color: var(--muted); }
-aside#panel.open .hint { display: none; }
-aside#panel dl { margin: 0; display: grid; grid-template-columns: auto 1fr; gap: 2px 10px; }
-aside#panel dt { color: var(--muted); white-space: nowrap; }
-aside#panel dd { margin: 0; word-break: break-word; }
-#panel-close { float: right; border: 0; background: none; cursor: pointer; font-size: 16px; }
-.status { display: inline-block; border-radius: 10px; padding: 0 7px; font-size: 12px; color: #fff;
-  white-space: nowrap; }
-.figs a { margin-right: 6px; white-space: nowrap; }
-ul.money { list-style: none; margin: 0; padding: 0; }
-ul.money li { white-space: nowrap; }
-ul.money a { font-variant-numeric: tabular-nums; margin-right: 4px; }
-ul.money .when { color: var(--muted); font-size: 12px; margin-left: 4px; }
-.largest { margin: 4px 0 0; }
-.largest h3 { font-size: 14px; margin: 0 0 2px; color: var(--muted); font-weight: 600; }
-.largest ul.money li { display: inline-block; margin-right: 18px; }
-a.jump { color: inherit; }
-footer { color: var(--muted); font-size: 12px; margin-top: 36px; }
-@media (max-width: 900px) { .layout { grid-template-columns: 1fr; } aside#panel { position: static; } }
-"""
+
+def _render(template: str, **context: Any) -> str:
+    return _ENV.get_template(template).render(context)
+
+
+def _render_page(template: str, title: str, here: str = "", **context: Any) -> str:
+    """A whole page: ``template`` extends ``base.html``, which puts the CSP, CSS and script around it."""
+    # The script is this module's own text (never data) and must stay byte for byte as hashed in the CSP.
+    return _render(template, title=title, here=here, csp=CSP, script=Markup(_SCRIPT), **context)
 
 
 def default_report_dir(warehouse: Path) -> Path:
@@ -314,53 +231,53 @@ def _load(con: duckdb.DuckDBPyConnection) -> ReportData:
     documents = _rows(
         con,
         """
-        select d.document_id, d.file_name, d.title, d.publisher, d.publish_date, d.genre,
+        SELECT d.document_id, d.file_name, d.title, d.publisher, d.publish_date, d.genre,
                d.region_province, d.region_city, d.region_district, d.char_count,
-               r.text, coalesce(r.is_current, false) as is_current
-        from dim_document d
-        left join (
-            select document_id,
-                   arg_max(text, (removed_at is null, ingested_at)) as text,
-                   bool_or(removed_at is null) as is_current
-            from raw_documents group by document_id
-        ) r using (document_id)
-        order by d.file_name, d.document_id
+               r.text, coalesce(r.is_current, FALSE) AS is_current
+        FROM dim_document d
+        LEFT JOIN (
+            SELECT document_id,
+                   arg_max(text, (removed_at IS NULL, ingested_at)) AS text,
+                   bool_or(removed_at IS NULL) AS is_current
+            FROM raw_documents GROUP BY document_id
+        ) r USING (document_id)
+        ORDER BY d.file_name, d.document_id
         """,
     )
     facts = _rows(
         con,
         """
-        select m.metric_id, m.document_id, m.start_char, m.end_char, m.text, m.number, m.unit, m.kind,
+        SELECT m.metric_id, m.document_id, m.start_char, m.end_char, m.text, m.number, m.unit, m.kind,
                m.approx, m.change, m.metric, m.borderline, m.unit_canonical, m.value_canonical,
-               m.as_of, m.period, m.as_of_source, m.section_path, s.heading_text as section_heading,
-               m.measure_id, ms.headline as measure_headline
-        from fct_metric m
-        left join dim_section s on s.section_id = m.section_id
-        left join fct_measure ms on ms.measure_id = m.measure_id
-        order by m.document_id, m.start_char, m.end_char
+               m.as_of, m.period, m.as_of_source, m.section_path, s.heading_text AS section_heading,
+               m.measure_id, ms.headline AS measure_headline
+        FROM fct_metric m
+        LEFT JOIN dim_section s ON s.section_id = m.section_id
+        LEFT JOIN fct_measure ms ON ms.measure_id = m.measure_id
+        ORDER BY m.document_id, m.start_char, m.end_char
         """,
     )
     headings = _rows(
-        con, "select document_id, heading_start_char as s, heading_end_char as e from dim_section"
+        con, "SELECT document_id, heading_start_char AS s, heading_end_char AS e FROM dim_section"
     )
     boilerplate = _rows(
         con,
-        "select document_id, start_char as s, end_char as e from stg_sentences where is_boilerplate",
+        "SELECT document_id, start_char AS s, end_char AS e FROM stg_sentences WHERE is_boilerplate",
     )
     items = _rows(
         con,
         """
-        select item_id, document_id, parent_item_id, item_kind, category, marker, problem_text,
+        SELECT item_id, document_id, parent_item_id, item_kind, category, marker, problem_text,
                opinion_text, section_path, start_char, end_char
-        from fct_rectification_item order by document_id, start_char, item_id
+        FROM fct_rectification_item ORDER BY document_id, start_char, item_id
         """,
     )
     measures = _rows(
         con,
         """
-        select measure_id, item_id, document_id, ordinal, headline, status, status_phrase,
+        SELECT measure_id, item_id, document_id, ordinal, headline, status, status_phrase,
                start_char, end_char, metric_count
-        from fct_measure order by document_id, start_char, measure_id
+        FROM fct_measure ORDER BY document_id, start_char, measure_id
         """,
     )
 
@@ -384,9 +301,9 @@ def _load(con: duckdb.DuckDBPyConnection) -> ReportData:
 # Formatting
 
 
-def esc(value: object) -> str:
-    """Escape anything for an element or a quoted attribute (quotes included): the one way in."""
-    return html.escape("" if value is None else str(value), quote=True)
+def esc(value: object) -> Markup:
+    """Escape anything for an element or a quoted attribute (quotes included), as the templates do."""
+    return escape("" if value is None else str(value))
 
 
 def fmt_number(x: float | int | None) -> str:
@@ -449,24 +366,24 @@ def _when(f: Row) -> str:
     return " · ".join(x for x in (_iso(f["as_of"]), f["period"] or "") if x)
 
 
-def _money_list(facts: Sequence[Row], limit: int, page: str = "") -> str:
+def _money_entries(facts: Sequence[Row], limit: int, page: str = "") -> list[dict[str, Any]]:
     """Each of ``largest_money`` as written, linked to its place in the text, with metric and date.
 
     ``page`` is the document's page for links from the index ('' on the page itself).
     """
     entries = []
     for f in largest_money(facts, limit):
-        canonical = f"{fmt_number(f['value_canonical'])} {f['unit_canonical']}"
         change = CHANGE_WORDS.get(f["change"] or "", "").split(" ")[0]
-        details = [
-            f'<span class="metric">{esc(f["metric"] or "（未识别指标 metric not found）")}</span>',
-            *(f'<span class="when">{esc(x)}</span>' for x in (_when(f), change) if x),
-        ]
         entries.append(
-            f'<li><a class="jump" href="{esc(page)}#{esc(_fig_id(f))}" title="{esc(canonical)}">'
-            f"{esc(f['text'])}</a> {' '.join(details)}</li>"
+            {
+                "href": f"{page}#{_fig_id(f)}",
+                "canonical": f"{fmt_number(f['value_canonical'])} {f['unit_canonical']}",
+                "text": f["text"],
+                "metric": f["metric"] or "（未识别指标 metric not found）",
+                "notes": [x for x in (_when(f), change) if x],
+            }
         )
-    return f'<ul class="money">{"".join(entries)}</ul>' if entries else ""
+    return entries
 
 
 def _kind_colour(kind: str | None) -> str:
@@ -524,20 +441,23 @@ def _section_label(path: str | None, heading: str | None) -> str:
     return heading or path or ""
 
 
-def _mark_open(f: Row) -> str:
+def _mark(f: Row) -> dict[str, Any]:
+    """What the opening ``<mark>`` of a figure carries: id, kind, colour, tooltip and data attributes."""
     attrs = _figure_attrs(f)
     labels = dict(PANEL_FIELDS)
-    tip = "\n".join(f"{labels[k]}: {v}" for k, v in attrs.items() if v and k != "text")
-    data = " ".join(f'data-{k}="{esc(v)}"' for k, v in attrs.items() if v)
-    kind = _css_ident(f["kind"])
-    return (
-        f'<mark class="fig k-{kind}" id="{esc(_fig_id(f))}" tabindex="0" '
-        f'style="--k:{_kind_colour(f["kind"])}" title="{esc(tip)}" {data}>'
-    )
+    return {
+        "id": _fig_id(f),
+        "kind": _css_ident(f["kind"]),
+        "colour": _kind_colour(f["kind"]),
+        "tip": "\n".join(f"{labels[k]}: {v}" for k, v in attrs.items() if v and k != "text"),
+        "data": [(k, v) for k, v in attrs.items() if v],
+    }
 
 
 # --------------------------------------------------------------------------------------------------
 # The text with its figures in place
+
+_CLOSE = {"kind": "close"}
 
 
 def render_text(
@@ -547,7 +467,7 @@ def render_text(
     boilerplate: Sequence[tuple[int, int]] = (),
     anchors: dict[int, list[str]] | None = None,
 ) -> str:
-    """The escaped text with one ``<mark class="fig">`` per figure, at its offsets.
+    """The escaped text (HTML) with one ``<mark class="fig">`` per figure, at its offsets.
 
     Always exactly one mark per figure, so the page can be checked against
     ``fct_metric``. Figures do not overlap in practice; if two ever did, the
@@ -557,6 +477,17 @@ def render_text(
     ``anchors`` are ids placed at offsets (where items and measures start) so
     the ledger can link into the text.
     """
+    return _render("text.html", tokens=_text_tokens(text, figures, headings, boilerplate, anchors))
+
+
+def _text_tokens(
+    text: str,
+    figures: Sequence[Row],
+    headings: Sequence[tuple[int, int]],
+    boilerplate: Sequence[tuple[int, int]],
+    anchors: dict[int, list[str]] | None,
+) -> list[dict[str, Any]]:
+    """What ``text.html`` writes, in order: text (with its classes), anchors, marks opened and closed."""
     n = len(text)
     anchors = anchors or {}
     placed: list[tuple[int, int, Row]] = []
@@ -595,39 +526,70 @@ def render_text(
     starts: dict[int, list[tuple[int, int, Row]]] = defaultdict(list)
     for s, e, f in placed:
         starts[s].append((s, e, f))
-    out: list[str] = []
+    tokens: list[dict[str, Any]] = []
     open_until: int | None = None
     for i, p in enumerate(points):
         if open_until is not None and p >= open_until:
-            out.append("</mark>")
+            tokens.append(_CLOSE)
             open_until = None
-        out.extend(f'<span class="anchor" id="{esc(a)}"></span>' for a in anchors.get(p, []))
+        tokens.extend({"kind": "anchor", "id": a} for a in anchors.get(p, []))
         for s, e, f in starts.get(p, []):
-            out.append(_mark_open(f))
+            tokens.append({"kind": "open", "figure": _mark(f)})
             if e == s:
-                out.append("</mark>")
+                tokens.append(_CLOSE)
             else:
                 open_until = e
         if i + 1 < len(points):
-            seg = text[p : points[i + 1]]
             classes = [c for c, runs in (("hd", heading_runs), ("bp", bp_runs)) if inside(runs, p)]
-            out.append(f'<span class="{" ".join(classes)}">{esc(seg)}</span>' if classes else esc(seg))
+            tokens.append({"kind": "text", "text": text[p : points[i + 1]], "classes": " ".join(classes)})
     if open_until is not None:
-        out.append("</mark>")
-    return "".join(out)
+        tokens.append(_CLOSE)
+    return tokens
 
 
 # --------------------------------------------------------------------------------------------------
-# Charts: inline SVG
+# Charts: inline SVG, drawn here. Every piece is ``Markup.format``, which escapes each value put into it,
+# so a label from the warehouse is text in the SVG as it is everywhere else.
+
+_MUTED = "#656d76"  # --muted in report.css
 
 
 def _svg_text(
-    x: float, y: float, s: str, anchor: str = "start", size: int = 12, fill: str = "#1f2328"
-) -> str:
-    return (
-        f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size}" text-anchor="{anchor}" fill="{fill}">'
-        f"{esc(s)}</text>"
+    x: float, y: float, s: object, anchor: str = "start", size: int = 12, fill: str = "#1f2328"
+) -> Markup:
+    return Markup('<text x="{:.1f}" y="{:.1f}" font-size="{}" text-anchor="{}" fill="{}">{}</text>').format(
+        x, y, size, anchor, fill, s
     )
+
+
+def _svg_open(title: str, width: int, height: int) -> list[Markup]:
+    """The opening of a chart: its size, its accessible name and its title, drawn at the top left."""
+    return [
+        Markup('<svg width="{0}" height="{1}" viewBox="0 0 {0} {1}" role="img" aria-label="{2}">').format(
+            width, height, title
+        ),
+        Markup("<title>{}</title>").format(title),
+        _svg_text(4, 18, title, size=14),
+    ]
+
+
+def _svg_close(parts: list[Markup]) -> Markup:
+    return Markup('<div class="chart">{}</svg></div>').format(Markup("").join(parts))
+
+
+def _svg_legend(entries: Sequence[tuple[str, str]], y: float) -> list[Markup]:
+    """A row of coloured squares with their names, spaced by the width of each name."""
+    parts = []
+    x = 4.0
+    for name, colour in entries:
+        parts.append(
+            Markup('<rect x="{:.1f}" y="{:.1f}" width="11" height="11" rx="2" fill="{}"/>').format(
+                x, y, colour
+            )
+        )
+        parts.append(_svg_text(x + 15, y + 10, name, size=11, fill=_MUTED))
+        x += 22 + 7 * len(name) + 6 * sum(1 for ch in name if ord(ch) > 0x2E80)
+    return parts
 
 
 def _clip_label(s: str, limit: int) -> str:
@@ -637,13 +599,13 @@ def _clip_label(s: str, limit: int) -> str:
 def hbar_chart(
     title: str,
     rows: Sequence[tuple[str, float, str]],
-    fmt: Any = fmt_number,
+    fmt: Callable[[float], str] = fmt_number,
     width: int = 600,
     label_width: int = 210,
     legend: Sequence[tuple[str, str]] = (),
     note: str = "",
     label_limit: int = 26,
-) -> str:
+) -> Markup:
     """Horizontal bars: (label, value, colour) per row, the value printed after each bar."""
     bar_h, gap, top = 18, 6, 30
     legend_h = 20 if legend else 0
@@ -651,35 +613,27 @@ def hbar_chart(
     height = top + legend_h + len(rows) * (bar_h + gap) + note_h + 10
     vmax = max([v for _, v, _ in rows] + [0]) or 1
     plot_w = width - label_width - 90
-    parts = [
-        f'<svg width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" role="img" aria-label="{esc(title)}">',
-        f"<title>{esc(title)}</title>",
-        _svg_text(4, 18, title, size=14, fill="#1f2328"),
-    ]
+    parts = _svg_open(title, width, height)
     y = top
     if legend:
-        x = 4.0
-        for name, colour in legend:
-            parts.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="11" height="11" rx="2" fill="{colour}"/>')
-            parts.append(_svg_text(x + 15, y + 10, name, size=11, fill="#656d76"))
-            x += 22 + 7 * len(name) + 6 * sum(1 for ch in name if ord(ch) > 0x2E80)
+        parts += _svg_legend(legend, y)
         y += legend_h
     if not rows:
-        parts.append(_svg_text(4, y + 14, "（无数据 / no data）", fill="#656d76"))
+        parts.append(_svg_text(4, y + 14, "（无数据 / no data）", fill=_MUTED))
     for label, value, colour in rows:
         w = max(plot_w * value / vmax, 1.0 if value else 0.0)
         parts.append(_svg_text(label_width - 6, y + 13, _clip_label(label, label_limit), anchor="end"))
         parts.append(
-            f'<rect x="{label_width}" y="{y:.1f}" width="{w:.1f}" height="{bar_h}" rx="2" fill="{colour}">'
-            f"<title>{esc(label)}: {esc(fmt(value))}</title></rect>"
+            Markup(
+                '<rect x="{}" y="{:.1f}" width="{:.1f}" height="{}" rx="2" fill="{}">'
+                "<title>{}: {}</title></rect>"
+            ).format(label_width, y, w, bar_h, colour, label, fmt(value))
         )
-        parts.append(_svg_text(label_width + w + 5, y + 13, fmt(value), fill="#656d76"))
+        parts.append(_svg_text(label_width + w + 5, y + 13, fmt(value), fill=_MUTED))
         y += bar_h + gap
     if note:
-        parts.append(_svg_text(4, y + 12, note, size=11, fill="#656d76"))
-    parts.append("</svg>")
-    return f'<div class="chart">{"".join(parts)}</div>'
+        parts.append(_svg_text(4, y + 12, note, size=11, fill=_MUTED))
+    return _svg_close(parts)
 
 
 def stacked_chart(
@@ -689,27 +643,17 @@ def stacked_chart(
     values: dict[tuple[str, str], float],
     width: int = 600,
     label_width: int = 150,
-) -> str:
+) -> Markup:
     """Horizontal stacked bars: one bar per category, one segment per series (name, colour)."""
     bar_h, gap, top, legend_h = 20, 6, 30, 22
     height = top + legend_h + max(len(categories), 1) * (bar_h + gap) + 10
     totals = {c: sum(values.get((c, s), 0) for s, _ in series) for c in categories}
     vmax = max([*totals.values(), 0]) or 1
     plot_w = width - label_width - 60
-    parts = [
-        f'<svg width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" role="img" aria-label="{esc(title)}">',
-        f"<title>{esc(title)}</title>",
-        _svg_text(4, 18, title, size=14),
-    ]
-    x = 4.0
-    for name, colour in series:
-        parts.append(f'<rect x="{x:.1f}" y="{top}" width="11" height="11" rx="2" fill="{colour}"/>')
-        parts.append(_svg_text(x + 15, top + 10, name, size=11, fill="#656d76"))
-        x += 22 + 7 * len(name) + 6 * sum(1 for ch in name if ord(ch) > 0x2E80)
+    parts = _svg_open(title, width, height) + _svg_legend(series, top)
     y = top + legend_h
     if not categories:
-        parts.append(_svg_text(4, y + 14, "（无数据 / no data）", fill="#656d76"))
+        parts.append(_svg_text(4, y + 14, "（无数据 / no data）", fill=_MUTED))
     for c in categories:
         parts.append(_svg_text(label_width - 6, y + 14, _clip_label(c, 20), anchor="end"))
         x = float(label_width)
@@ -719,17 +663,18 @@ def stacked_chart(
                 continue
             w = plot_w * v / vmax
             parts.append(
-                f'<rect x="{x:.1f}" y="{y:.1f}" width="{w:.1f}" height="{bar_h}" fill="{colour}">'
-                f"<title>{esc(c)} · {esc(name)}: {fmt_number(v)}</title></rect>"
+                Markup(
+                    '<rect x="{:.1f}" y="{:.1f}" width="{:.1f}" height="{}" fill="{}">'
+                    "<title>{} · {}: {}</title></rect>"
+                ).format(x, y, w, bar_h, colour, c, name, fmt_number(v))
             )
             x += w
-        parts.append(_svg_text(x + 5, y + 14, fmt_number(totals[c]), fill="#656d76"))
+        parts.append(_svg_text(x + 5, y + 14, fmt_number(totals[c]), fill=_MUTED))
         y += bar_h + gap
-    parts.append("</svg>")
-    return f'<div class="chart">{"".join(parts)}</div>'
+    return _svg_close(parts)
 
 
-def _facts_chart(facts: Sequence[Row], title: str, top: int = 16) -> str:
+def _facts_chart(facts: Sequence[Row], title: str, top: int = 16) -> Markup:
     counts: dict[tuple[str, str], int] = defaultdict(int)
     for f in facts:
         counts[(f["kind"] or "other", f["unit"] or "")] += 1
@@ -742,7 +687,7 @@ def _facts_chart(facts: Sequence[Row], title: str, top: int = 16) -> str:
     return hbar_chart(title, rows, legend=[(k, _kind_colour(k)) for k in kinds])
 
 
-def _money_chart(data: ReportData, top: int = 15) -> str:
+def _money_chart(data: ReportData, top: int = 15) -> Markup:
     """The largest money figures in 元 of all documents, one bar each: a ranking, never a sum.
 
     Each document gives at most its largest figure of each metric (``largest_money``), so one
@@ -771,7 +716,7 @@ def _money_chart(data: ReportData, top: int = 15) -> str:
     )
 
 
-def _measures_chart(data: ReportData, document_id: str | None = None) -> str:
+def _measures_chart(data: ReportData, document_id: str | None = None) -> Markup:
     categories: dict[str, str] = {}
     for items in data.items.values():
         for it in items:
@@ -791,96 +736,70 @@ def _measures_chart(data: ReportData, document_id: str | None = None) -> str:
 
 
 # --------------------------------------------------------------------------------------------------
-# Pages
+# Pages: the values each template shows
 
 
-def _page(title: str, body: str, nav: str, here: str = "") -> str:
-    """A whole page: CSP first, then inline CSS, a sticky header naming the page, the body, the script."""
-    here_html = f'<span class="here">{esc(here)}</span>' if here else ""
-    return (
-        "<!DOCTYPE html>\n"
-        '<html lang="zh-CN"><head><meta charset="utf-8">'
-        f'<meta http-equiv="Content-Security-Policy" content="{esc(CSP)}">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f'<meta name="referrer" content="no-referrer"><title>{esc(title)}</title>'
-        f"<style>{CSS}</style></head><body>"
-        '<header class="top"><a class="brand" href="index.html">台账 taizhang</a>'
-        f"{here_html}<nav>{nav}</nav></header>"
-        f"<main>{body}</main><script>{_SCRIPT}</script></body></html>\n"
-    )
-
-
-def _status_badge(status: str | None) -> str:
+def _status_badge(status: str | None) -> dict[str, str]:
     s = status or NO_STATUS
-    colour = STATUS_COLOURS.get(s, OTHER_COLOUR)
-    return (
-        f'<span class="status" style="background:{colour}" title="{esc(STATUS_ENGLISH.get(s, s))}">'
-        f"{esc(s)}</span>"
-    )
+    return {"name": s, "colour": STATUS_COLOURS.get(s, OTHER_COLOUR), "english": STATUS_ENGLISH.get(s, s)}
 
 
 def _doc_label(doc: Row) -> str:
     return doc["title"] or doc["file_name"]
 
 
-def _doc_meta(doc: Row) -> str:
+def _doc_meta(doc: Row) -> list[str]:
+    """File, publisher, date, region and genre, whichever the document has (shown joined by ' · ')."""
     region = "".join(
         dict.fromkeys(x for x in (doc["region_province"], doc["region_city"], doc["region_district"]) if x)
     )
     parts = [doc["file_name"], doc["publisher"], _iso(doc["publish_date"]), region, doc["genre"]]
-    return " · ".join(esc(p) for p in parts if p)
-
-
-def _cards(pairs: Sequence[tuple[str, str]]) -> str:
-    inner = "".join(f"<div class='card'><b>{esc(v)}</b><span>{esc(k)}</span></div>" for k, v in pairs)
-    return f'<div class="cards">{inner}</div>'
+    return [p for p in parts if p]
 
 
 def _index_page(data: ReportData, warehouse: Path, generated: str) -> str:
     all_facts = [f for fs in data.facts.values() for f in fs]
     n_items = sum(1 for its in data.items.values() for it in its if it["item_kind"] == "problem")
     n_measures = sum(len(ms) for ms in data.measures.values())
-    body = [
-        "<h1>台账报告 / warehouse report</h1>",
-        f'<p class="meta">{esc(warehouse)} · {esc(generated)}</p>',
-        _cards(
-            [
-                ("文档 documents", fmt_number(len(data.documents))),
-                ("指标事实 facts", fmt_number(len(all_facts))),
-                ("整改问题 items", fmt_number(n_items)),
-                ("整改措施 measures", fmt_number(n_measures)),
-            ]
-        ),
-        '<h2 id="documents">文档 / documents</h2>',
-        "<table><thead><tr><th>文件 file</th><th>标题 title</th><th>发布 publisher</th><th>日期 date</th>"
-        "<th>体裁 genre</th><th class='num'>事实 facts</th><th class='num'>事项 items</th>"
-        "<th class='num'>措施 measures</th><th>最大金额 largest money figures</th></tr></thead><tbody>",
-    ]
+    documents = []
     for d in data.documents:
         facts = data.facts.get(d["document_id"], [])
-        items = sum(1 for it in data.items.get(d["document_id"], []) if it["item_kind"] == "problem")
-        removed = "" if d["is_current"] else '<span class="badge">已移除 removed</span>'
-        body.append(
-            f'<tr><td><a href="{esc(page_name(d["document_id"]))}">{esc(d["file_name"])}</a>{removed}</td>'
-            f'<td><a href="{esc(page_name(d["document_id"]))}">{esc(d["title"] or "")}</a></td>'
-            f"<td>{esc(d['publisher'] or '')}</td><td>{esc(_iso(d['publish_date']))}</td>"
-            f"<td>{esc(d['genre'] or '')}</td><td class='num'>{len(facts)}</td>"
-            f"<td class='num'>{items}</td><td class='num'>{len(data.measures.get(d['document_id'], []))}</td>"
-            f"<td>{_money_list(facts, INDEX_MONEY, page_name(d['document_id']))}</td></tr>"
+        page = page_name(d["document_id"])
+        documents.append(
+            {
+                "href": page,
+                "file_name": d["file_name"],
+                "removed": not d["is_current"],
+                "title": d["title"],
+                "publisher": d["publisher"],
+                "date": _iso(d["publish_date"]),
+                "genre": d["genre"],
+                "facts": len(facts),
+                "problems": sum(
+                    1 for it in data.items.get(d["document_id"], []) if it["item_kind"] == "problem"
+                ),
+                "measures": len(data.measures.get(d["document_id"], [])),
+                "money": _money_entries(facts, INDEX_MONEY, page),
+            }
         )
-    body.append("</tbody></table>")
-    body.append('<h2 id="charts">图表 / charts</h2><div class="charts">')
-    body.append(_facts_chart(all_facts, "事实：类别 · 单位 / facts by kind and unit"))
-    body.append(_money_chart(data))
-    body.append(_measures_chart(data))
-    body.append("</div>")
-    body.append(
-        "<footer>每个文档页显示全文，数字高亮；悬停看摘要，点击看详情。"
-        "Each document page shows its full text with every extracted figure highlighted: "
-        "hover for a summary, click for details.</footer>"
+    return _render_page(
+        "index.html",
+        "台账报告 / taizhang report",
+        warehouse=warehouse,
+        generated=generated,
+        cards=[
+            ("文档 documents", fmt_number(len(data.documents))),
+            ("指标事实 facts", fmt_number(len(all_facts))),
+            ("整改问题 items", fmt_number(n_items)),
+            ("整改措施 measures", fmt_number(n_measures)),
+        ],
+        documents=documents,
+        charts=[
+            _facts_chart(all_facts, "事实：类别 · 单位 / facts by kind and unit"),
+            _money_chart(data),
+            _measures_chart(data),
+        ],
     )
-    nav = '<a href="#documents">文档 documents</a><a href="#charts">图表 charts</a>'
-    return _page("台账报告 / taizhang report", "".join(body), nav)
 
 
 def _document_page(
@@ -895,93 +814,50 @@ def _document_page(
         anchors[int(it["start_char"])].append(_anchor_id("t-item", it["item_id"]))
     for m in measures:
         anchors[int(m["start_char"])].append(_anchor_id("t-measure", m["measure_id"]))
-    removed = "" if doc["is_current"] else '<span class="badge">已移除 removed</span>'
-    body = [
-        f"<h1>{esc(_doc_label(doc))}{removed}</h1>",
-        f'<p class="meta">{_doc_meta(doc)}</p>',
-        _cards(
-            [
-                ("指标事实 facts", fmt_number(len(facts))),
-                ("整改问题 items", fmt_number(sum(1 for it in items if it["item_kind"] == "problem"))),
-                ("整改措施 measures", fmt_number(len(measures))),
-                ("金额数字 money figures", fmt_number(sum(1 for f in facts if f["kind"] == "money"))),
-                ("字数 characters", fmt_number(doc["char_count"])),
-            ]
-        ),
-        _largest_money_block(facts),
-        '<h2 id="text">全文 / full text</h2>',
-        _kind_legend(facts),
-        '<div class="layout">',
-    ]
-    if doc["text"] is None:
-        body.append('<div class="doctext">（原文不在仓库中 / the text is not in the warehouse）</div>')
-    else:
-        body.append(
-            '<div class="doctext" id="doctext">'
-            + render_text(
-                doc["text"],
-                facts,
-                data.headings.get(doc_id, []),
-                data.boilerplate.get(doc_id, []),
-                anchors,
-            )
-            + "</div>"
-        )
-    body.append(
-        '<aside id="panel"><button id="panel-close" type="button" aria-label="close">×</button>'
-        "<h3>数字详情 / figure</h3>"
-        '<p class="hint">点击高亮的数字查看详情。Click a highlighted figure to see its value, unit, metric, '
-        'as-of date and section.</p><div id="panel-body"></div></aside></div>'
-    )
-    body.append(_ledger(items, measures, facts))
-    body.append(_figure_table(facts))
-    body.append('<h2 id="charts">图表 / charts</h2><div class="charts">')
-    body.append(_facts_chart(facts, "本文事实：类别 · 单位 / facts by kind and unit"))
+    tokens = None
+    if doc["text"] is not None:
+        headings, boilerplate = data.headings.get(doc_id, []), data.boilerplate.get(doc_id, [])
+        tokens = _text_tokens(doc["text"], facts, headings, boilerplate, anchors)
+    charts = [_facts_chart(facts, "本文事实：类别 · 单位 / facts by kind and unit")]
     if measures:
-        body.append(_measures_chart(data, doc_id))
-    body.append("</div>")
-    body.append(f"<footer>{esc(doc_id)} · {esc(generated)}</footer>")
-    nav = [
-        '<a href="index.html">总览 overview</a>',
-        '<a href="#text">全文 text</a>',
-        '<a href="#ledger">台账 ledger</a>',
-        '<a href="#figures">数字 figures</a>',
-        '<a href="#charts">图表 charts</a>',
-    ]
-    for other, arrow in ((prev_doc, "←"), (next_doc, "→")):
-        if other:
-            href, name = esc(page_name(other["document_id"])), esc(other["file_name"])
-            nav.append(f'<a href="{href}" title="{name}">{arrow}</a>')
-    return _page(_doc_label(doc), "".join(body), "".join(nav), here=_doc_label(doc))
-
-
-def _largest_money_block(facts: Sequence[Row]) -> str:
-    """Under the cards: the document's largest money figures, where a total used to be."""
-    listed = _money_list(facts, PAGE_MONEY)
-    if not listed:
-        return ""
-    return (
-        '<div class="largest"><h3>最大金额（各指标取最大，不合计） / largest money figures, '
-        f"the largest of each metric, never added up</h3>{listed}</div>"
+        charts.append(_measures_chart(data, doc_id))
+    return _render_page(
+        "document.html",
+        _doc_label(doc),
+        here=_doc_label(doc),
+        label=_doc_label(doc),
+        removed=not doc["is_current"],
+        meta=_doc_meta(doc),
+        cards=[
+            ("指标事实 facts", fmt_number(len(facts))),
+            ("整改问题 items", fmt_number(sum(1 for it in items if it["item_kind"] == "problem"))),
+            ("整改措施 measures", fmt_number(len(measures))),
+            ("金额数字 money figures", fmt_number(sum(1 for f in facts if f["kind"] == "money"))),
+            ("字数 characters", fmt_number(doc["char_count"])),
+        ],
+        largest=_money_entries(facts, PAGE_MONEY),
+        legend=[(k, _kind_colour(k)) for k in sorted({f["kind"] or "other" for f in facts})],
+        tokens=tokens,
+        ledger=_ledger(items, measures, facts),
+        figures=[_figure_row(f) for f in facts],
+        charts=charts,
+        document_id=doc_id,
+        generated=generated,
+        neighbours=[
+            {"href": page_name(other["document_id"]), "name": other["file_name"], "arrow": arrow}
+            for other, arrow in ((prev_doc, "←"), (next_doc, "→"))
+            if other
+        ],
     )
 
 
-def _kind_legend(facts: Sequence[Row]) -> str:
-    kinds = sorted({f["kind"] or "other" for f in facts})
-    inner = "".join(f'<span><i style="background:{_kind_colour(k)}"></i>{esc(k)}</span>' for k in kinds)
-    return f'<div class="legend">{inner}</div>'
+def _jump(f: Row) -> dict[str, str]:
+    """A link to a figure in the text (the ``jump`` macro)."""
+    return {"id": _fig_id(f), "text": f["text"]}
 
 
-def _fig_link(f: Row) -> str:
-    return f'<a class="jump" href="#{esc(_fig_id(f))}">{esc(f["text"])}</a>'
-
-
-def _ledger(items: Sequence[Row], measures: Sequence[Row], facts: Sequence[Row]) -> str:
+def _ledger(items: Sequence[Row], measures: Sequence[Row], facts: Sequence[Row]) -> list[dict[str, Any]]:
     """Items in text order, each with its measures, their status and the figures inside them."""
-    out = ['<h2 id="ledger">整改台账 / ledger of items and measures</h2>']
-    if not items:
-        out.append('<p class="meta">本文没有整改事项。This document has no rectification items.</p>')
-        return "".join(out)
     by_item: dict[str, list[Row]] = defaultdict(list)
     for m in measures:
         by_item[m["item_id"]].append(m)
@@ -989,185 +865,35 @@ def _ledger(items: Sequence[Row], measures: Sequence[Row], facts: Sequence[Row])
     for f in facts:
         if f["measure_id"]:
             figs[f["measure_id"]].append(f)
-    out.append(
-        "<table><thead><tr><th>类别 category</th><th>事项 item</th><th class='num'>#</th>"
-        "<th>措施 measure</th><th>进展 status</th><th>数字 figures</th></tr></thead><tbody>"
-    )
+    rows = []
     for it in items:
-        target = _anchor_id("t-item", it["item_id"])
-        link = f'<a class="jump" href="#{esc(target)}">{esc(it["marker"] or "↗")}</a>'
-        problem = esc(it["problem_text"] or "")
-        if it["item_kind"] == "problem_group":
-            category = esc(it["category"])
-            out.append(f'<tr class="group"><td>{category}</td><td colspan="5">{link} {problem}</td></tr>')
-            continue
-        ms = by_item.get(it["item_id"], [])
-        head = f"<td>{esc(it['category'])}</td><td>{link} {problem}</td>"
-        if not ms:
-            out.append(f"<tr>{head}<td></td><td></td><td>{_status_badge(None)}</td><td></td></tr>")
-            continue
-        for i, m in enumerate(ms):
-            cells = head if i == 0 else "<td></td><td></td>"
-            anchor = _anchor_id("t-measure", m["measure_id"])
-            figures = "".join(_fig_link(f) for f in figs.get(m["measure_id"], []))
-            out.append(
-                f"<tr>{cells}<td class='num'>{esc(m['ordinal'])}</td>"
-                f'<td><a class="jump" href="#{esc(anchor)}">{esc(m["headline"] or "")}</a></td>'
-                f"<td>{_status_badge(m['status'])}</td><td class='figs'>{figures}</td></tr>"
-            )
-    out.append("</tbody></table>")
-    return "".join(out)
-
-
-def _figure_table(facts: Sequence[Row]) -> str:
-    out = [
-        '<h2 id="figures">数字 / figures</h2>',
-        "<table><thead><tr><th>原文 figure</th><th class='num'>数值 value</th><th>单位 unit</th>"
-        "<th>指标 metric</th><th>截至 as of</th><th>章节 section</th></tr></thead><tbody>",
-    ]
-    for f in facts:
-        a = _figure_attrs(f)
-        out.append(
-            f"<tr><td>{_fig_link(f)}</td><td class='num'>{esc(fmt_number(f['number']))}</td>"
-            f"<td>{esc(a['unit'])}</td><td>{esc(a['metric'])}</td><td>{esc(a['asof'])}</td>"
-            f"<td>{esc(a['section'])}</td></tr>"
+        group = it["item_kind"] == "problem_group"
+        rows.append(
+            {
+                "group": group,
+                "category": it["category"],
+                "item_link": {"id": _anchor_id("t-item", it["item_id"]), "text": it["marker"] or "↗"},
+                "problem": it["problem_text"],
+                "no_status": _status_badge(None),
+                "measures": [
+                    {
+                        "ordinal": m["ordinal"],
+                        "link": {"id": _anchor_id("t-measure", m["measure_id"]), "text": m["headline"]},
+                        "status": _status_badge(m["status"]),
+                        "figures": [_jump(f) for f in figs.get(m["measure_id"], [])],
+                    }
+                    for m in ([] if group else by_item.get(it["item_id"], []))
+                ],
+            }
         )
-    out.append("</tbody></table>")
-    return "".join(out)
+    return rows
 
 
-# --------------------------------------------------------------------------------------------------
-# Looking at it: headless Chromium
-
-CHROMIUM = Path("/usr/bin/chromium")
-# Flags that keep a headless Chromium from touching the network or the user's profile.
-CHROMIUM_FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--hide-scrollbars",
-)
-_SETTLE = (
-    "new Promise(r => { const go = () => document.fonts.ready.then(() =>"
-    " requestAnimationFrame(() => requestAnimationFrame(() => r(true))));"
-    " if (document.readyState === 'complete') go(); else addEventListener('load', go); })"
-)
-
-
-def screenshot(
-    page: Path,
-    png: Path,
-    *,
-    fragment: str | None = None,
-    script: str | None = None,
-    width: int = 1400,
-    height: int = 1000,
-    chromium: Path = CHROMIUM,
-    timeout: float = 60.0,
-) -> Any:
-    """Render ``page`` in headless Chromium, optionally at ``#fragment`` and after ``script``; save a PNG.
-
-    Returns the value of ``script`` (evaluated in the page, promises awaited),
-    so a caller can check what the page shows. Why not ``chromium --screenshot``:
-    it paints only the top of a page, and a page scrolled to a figure comes out
-    blank. This drives Chromium over ``--remote-debugging-pipe`` (the DevTools
-    protocol on file descriptors 3 and 4: no port, no network, no dependency).
-    """
-    url = Path(page).resolve().as_uri() + (f"#{fragment}" if fragment else "")
-    cmd_r, cmd_w = os.pipe()
-    out_r, out_w = os.pipe()
-    # Chromium expects the pipe on fds 3 (commands in) and 4 (replies out). Duplicate both above 10
-    # first, so that moving one to 3 or 4 can never overwrite the other.
-    child_in = fcntl.fcntl(cmd_r, fcntl.F_DUPFD_CLOEXEC, 10)
-    child_out = fcntl.fcntl(out_w, fcntl.F_DUPFD_CLOEXEC, 10)
-
-    def wire() -> None:  # runs in the child between fork and exec; dup2 clears close-on-exec
-        os.dup2(child_in, 3)
-        os.dup2(child_out, 4)
-
-    with tempfile.TemporaryDirectory(prefix="taizhang-chromium-") as profile:
-        proc = subprocess.Popen(  # a fixed argv, no shell
-            [str(chromium), *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--remote-debugging-pipe"],
-            preexec_fn=wire,  # only two dup2 calls between fork and exec
-            close_fds=False,  # every other fd of ours is close-on-exec already (PEP 446)
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        for fd in (cmd_r, out_w, child_in, child_out):
-            os.close(fd)
-        devtools = _DevTools(cmd_w, out_r, timeout)
-        try:
-            target = devtools.call("Target.createTarget", {"url": "about:blank"})["targetId"]
-            session = devtools.call("Target.attachToTarget", {"targetId": target, "flatten": True})[
-                "sessionId"
-            ]
-            metrics = {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False}
-            devtools.call("Emulation.setDeviceMetricsOverride", metrics, session)
-            devtools.call("Page.navigate", {"url": url}, session)
-            devtools.evaluate(_SETTLE, session)
-            value = devtools.evaluate(script, session) if script else None
-            devtools.evaluate(_SETTLE, session)
-            data = devtools.call("Page.captureScreenshot", {"format": "png"}, session)["data"]
-            Path(png).parent.mkdir(parents=True, exist_ok=True)
-            Path(png).write_bytes(base64.b64decode(data))
-            with contextlib.suppress(RuntimeError, TimeoutError, OSError):
-                devtools.call("Browser.close")
-        finally:
-            os.close(cmd_w)
-            os.close(out_r)
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-    return value
-
-
-class _DevTools:
-    """The smallest DevTools-protocol client: JSON messages separated by NUL bytes over two pipes."""
-
-    def __init__(self, write_fd: int, read_fd: int, timeout: float) -> None:
-        self.write_fd, self.read_fd, self.timeout = write_fd, read_fd, timeout
-        self.buffer = b""
-        self.next_id = 0
-
-    def call(self, method: str, params: dict[str, Any] | None = None, session: str | None = None) -> Any:
-        """Send one command and wait for its reply (events in between are dropped)."""
-        self.next_id += 1
-        message: dict[str, Any] = {"id": self.next_id, "method": method, "params": params or {}}
-        if session:
-            message["sessionId"] = session
-        os.write(self.write_fd, json.dumps(message).encode("utf-8") + b"\0")
-        deadline = time.monotonic() + self.timeout
-        while True:
-            while b"\0" in self.buffer:
-                raw, self.buffer = self.buffer.split(b"\0", 1)
-                reply = json.loads(raw)
-                if reply.get("id") == self.next_id:
-                    if "error" in reply:
-                        raise RuntimeError(f"{method}: {reply['error']}")
-                    return reply.get("result", {})
-            left = deadline - time.monotonic()
-            ready, _, _ = select.select([self.read_fd], [], [], max(left, 0))
-            if not ready:
-                raise TimeoutError(f"Chromium did not answer {method} within {self.timeout:g} s")
-            chunk = os.read(self.read_fd, 1 << 20)
-            if not chunk:
-                raise RuntimeError(f"Chromium closed the DevTools pipe during {method}")
-            self.buffer += chunk
-
-    def evaluate(self, expression: str, session: str) -> Any:
-        """Evaluate JavaScript in the page, await a promise, and return its value as JSON."""
-        result = self.call(
-            "Runtime.evaluate",
-            {"expression": expression, "awaitPromise": True, "returnByValue": True},
-            session,
-        )
-        if "exceptionDetails" in result:
-            raise RuntimeError(f"script failed in the page: {result['exceptionDetails']}")
-        return result.get("result", {}).get("value")
+def _figure_row(f: Row) -> dict[str, str]:
+    """A row of the table of figures."""
+    a = _figure_attrs(f)
+    return {
+        **_jump(f),
+        "number": fmt_number(f["number"]),
+        **{k: a[k] for k in ("unit", "metric", "asof", "section")},
+    }
