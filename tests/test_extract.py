@@ -190,7 +190,9 @@ def test_metric_phrases_on_hand_written_cases_agree_at_least_85_percent() -> Non
             if m.get("metric") and m["text"] in got:
                 total += 1
                 agree += metric_agrees(got[m["text"]]["metric"], m["metric"])
-    assert total > 300
+    # Every one of the fixture's 391 mentions that name a metric is found (the test above pins
+    # the mentions); how many metric phrases agree is the extractor's quality, a floor.
+    assert total == 391
     assert agree / total >= 0.85
 
 

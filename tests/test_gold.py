@@ -174,14 +174,16 @@ def test_eval_reads_the_seeds_and_the_texts_beside_the_gold_by_default() -> None
 
 
 def test_eval_json_has_every_document_the_macro_and_the_pooled_figures(
-    capsys: pytest.CaptureFixture[str], pooled: dict
+    capsys: pytest.CaptureFixture[str], predictions: Path, pooled: dict, per_doc: dict[str, dict]
 ) -> None:
+    """``taizhang eval`` extracts the same texts as ``predictions``: its figures are the reference
+    scorer's on those predictions, each document's and pooled, and its macro their mean."""
     assert main(["eval", str(GOLD_DEV), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert sorted(out["documents"]) == GOLD_DOCS
-    assert all(d["predicted_mentions"] > 0 for d in out["documents"].values())
-    assert out["macro"]["documents"] == 13
+    assert out["documents"] == per_doc
     assert out["pooled"] == pooled
+    assert out["macro"] == score(load_gold(GOLD_DEV), load_jsonl(predictions)).macro_figures()
 
 
 def test_eval_prints_a_row_per_document_then_macro_and_pooled(capsys: pytest.CaptureFixture[str]) -> None:

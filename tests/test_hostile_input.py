@@ -186,13 +186,14 @@ def test_html_is_reduced_to_visible_text_and_offsets_refer_to_it(hostile) -> Non
             """
         ).fetchall()[0][0]
         page_facts = con.execute(
-            "select count(*) from fct_metric m join raw_documents r using (document_id)"
-            " where r.file_name = 'page.html'"
-        ).fetchall()[0][0]
+            "select m.start_char, m.text from fct_metric m join raw_documents r using (document_id)"
+            " where r.file_name = 'page.html' order by m.start_char"
+        ).fetchall()
     finally:
         con.close()
     assert bad == 0
-    assert page_facts >= 4
+    # The five figures of SIMPLIFIED, then 投资&nbsp;额<b>1975</b>亿元 read as 投资 额1975亿元.
+    assert [text for _, text in page_facts] == ["328条", "1975亿元", "11%", "5490个", "120个", "1975亿元"]
 
 
 def test_unreadable_files_are_quarantined_with_plain_reasons(hostile) -> None:
@@ -254,14 +255,13 @@ def test_traditional_chinese_is_processed_and_flagged(hostile) -> None:
     con = duckdb.connect(str(target), read_only=True)
     try:
         trad_facts = con.execute(
-            "select count(*) from fct_metric join raw_documents r using (document_id)"
-            " where r.file_name = 'traditional.txt' and r.script = 'traditional'"
-        ).fetchall()[0][0]
+            "select m.start_char, m.text from fct_metric m join raw_documents r using (document_id)"
+            " where r.file_name = 'traditional.txt' and r.script = 'traditional' order by m.start_char"
+        ).fetchall()
     finally:
         con.close()
-    # It went all the way through: 11% is a fact. (The unit and multiplier dictionaries know
-    # no traditional forms yet, so 328條 and 1975億元 are not; that is the extractor's business.)
-    assert trad_facts >= 1
+    # It went all the way through: the four figures of the text, with traditional units and 億.
+    assert [text for _, text in trad_facts] == ["328條", "1975億元", "11%", "5491個"]
 
 
 def test_mixed_full_width_digits_and_punctuation_give_facts_at_the_right_offsets(hostile) -> None:

@@ -121,7 +121,13 @@ def test_a_new_file_adds_only_its_rows(inbox: Path, tmp_path: Path) -> None:
     assert (
         rows(target, "select * from raw_documents where file_name <> 'c.txt' order by source_path") == old_raw
     )
-    assert rows(target, f"select count(*) from fct_metric where document_id = '{new_doc}'")[0][0] >= 3
+    assert rows(
+        target, f"select text from fct_metric where document_id = '{new_doc}' order by start_char"
+    ) == [
+        ("12.5亿元",),
+        ("3个",),
+        ("10.6万平方米",),
+    ]
 
 
 def test_a_changed_file_replaces_its_rows_and_keeps_its_old_version(inbox: Path, tmp_path: Path) -> None:
@@ -133,9 +139,10 @@ def test_a_changed_file_replaces_its_rows_and_keeps_its_old_version(inbox: Path,
     assert stats["files_changed"] == 1
     new_id = rows(target, "select document_id from raw_documents where file_name = 'b.txt'")[0][0]
     assert new_id != old_id
-    for table in ("stg_documents", "stg_sentences", "fct_metric"):
+    # B2: one document, two lines (the title and one sentence), four figures (6000个, 12%, 121个, 15名).
+    for table, n in (("stg_documents", 1), ("stg_sentences", 2), ("fct_metric", 4)):
         assert rows(target, f"select count(*) from {table} where document_id = '{old_id}'") == [(0,)]
-        assert rows(target, f"select count(*) from {table} where document_id = '{new_id}'")[0][0] > 0
+        assert rows(target, f"select count(*) from {table} where document_id = '{new_id}'") == [(n,)], table
     assert ("问责干部",) in rows(target, f"select metric from fct_metric where document_id = '{new_id}'")
     history = rows(target, "select document_id, superseded_by, text, reason from document_version")
     assert len(history) == 1

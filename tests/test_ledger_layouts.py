@@ -85,6 +85,8 @@ def test_at_least_nine_in_ten_hand_counted_items_are_found_and_nothing_else(layo
             found += 1
             matched.add(rows[0]["item_id"])
             assert rows[0]["item_kind"] == row["item_kind"], row
+    # How many of the hand-counted items the rules find on layouts they were not written from is
+    # their quality, held to nine in ten: a floor; finding nothing else is exact.
     assert found / len(expected) >= 0.90, found
     spurious = items.filter(~pl.col("item_id").is_in(sorted(matched)))
     assert spurious.is_empty(), spurious.select("file_name", "problem_text").rows()
@@ -101,8 +103,6 @@ def test_no_lead_pattern_is_used_only_by_the_seeds(ref, layouts) -> None:
     # Every lead the seeds use is also how some other body lays out its report.
     assert in_seeds <= in_layouts, in_seeds - in_layouts
     assert set(leads) <= in_layouts, set(leads) - in_layouts
-    per_pattern = items.group_by("lead_form").agg(pl.col("file_name").n_unique())
-    assert per_pattern["file_name"].min() >= 1
 
 
 def test_labelled_lines_give_one_measure_each_and_the_status_line_its_status(layouts) -> None:

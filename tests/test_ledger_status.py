@@ -68,7 +68,8 @@ def _status(ref, *texts: str) -> list[str | None]:
 
 
 def test_status_is_set_for_most_seed_measures_and_agrees_with_the_hand_labelled_sample(seed_measures) -> None:
-    assert seed_measures.height == 289
+    assert seed_measures.height == 289  # counted in the text: tests/test_examples.py, MEASURES
+    # How many measures the status rules give a status is their reach on real text: a floor.
     coverage = seed_measures["status"].is_not_null().mean()
     assert coverage >= 0.60, coverage
     with SAMPLE.open(encoding="utf-8") as f:
@@ -87,7 +88,7 @@ def test_status_is_set_for_most_seed_measures_and_agrees_with_the_hand_labelled_
             correct += status == (row["status"] or None)
     # Issue 23: at least 95% precision on the sample, where the rules set a status.
     assert correct / predicted >= 0.95, (correct, predicted)
-    assert predicted >= 30
+    assert predicted >= 30  # a floor: a precision over fewer of the 50 would say little
 
 
 def test_a_status_word_inside_another_word_is_no_status(ref) -> None:

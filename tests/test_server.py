@@ -314,9 +314,14 @@ def test_an_on_demand_run_started_like_the_ui_completes_loads_the_warehouse_and_
 
     with duckdb.connect(str(target), read_only=True) as con:
         documents = con.execute("SELECT count(*) FROM stg_documents").fetchone()
-        facts = con.execute("SELECT count(*) FROM fct_metric").fetchone()
+        facts = con.execute("SELECT doc, start_char, text FROM fct_metric").fetchall()
     assert documents is not None and documents[0] == 5
-    assert facts is not None and facts[0] > 400
+    # The served run wrote the facts the seeds give when this process builds them.
+    from flows.pipeline.etl import build_tables
+    from flows.warehouse.ingest import read_folder
+
+    built = build_tables(read_folder(SEEDS_RAW)[0])["fct_metric"].select("doc", "start_char", "text")
+    assert sorted(facts) == sorted(built.iter_rows())
 
     response = httpx.post(
         f"{stack.api}/artifacts/filter",
