@@ -61,7 +61,7 @@ from prefect.tasks import exponential_backoff
 
 from flows.pipeline import extract_pool, stopping
 from flows.pipeline.progress import document_progress
-from flows.pipeline.runners import cpu_count, task_runner
+from flows.pipeline.runners import cpu_count, import_in_workers, task_runner
 from flows.quality import checker
 from flows.quality import checks as dq_checks
 from flows.settings import RAW_DIR, REPO_ROOT, SEEDS_DIR, default_warehouse
@@ -75,6 +75,9 @@ from flows.warehouse.tables import (
     extract_documents,
 )
 from transforms.dim_unit import dim_unit
+
+# The process runner's workers import this module as they start: unpickling its tasks does anyway.
+import_in_workers(__name__)
 
 Stage = Literal["ingest", "transform", "validate", "load"]
 ALL_STAGES: list[Stage] = ["ingest", "transform", "validate", "load"]
