@@ -125,7 +125,8 @@ def test_a_chunk_checked_in_the_checker_process_gives_the_rows_checked_here(tmp_
 def test_pooled_tables_left_under_the_budget_are_checked_once_when_the_run_finishes(tmp_path: Path) -> None:
     from prefect.logging import disable_run_logger
 
-    from flows.pipeline.etl import combine_results, extract
+    from flows.pipeline.check_queue import combine_results
+    from flows.pipeline.etl import extract
     from flows.quality import checker
     from flows.quality import checks as dq
     from flows.warehouse.ingest import read_folder
@@ -160,7 +161,8 @@ def test_a_pooled_table_is_checked_once_its_pool_is_full_or_flushed(
     # In this process (``_check`` is what the checker process runs), so the budget can be set.
     from prefect.logging import disable_run_logger
 
-    from flows.pipeline.etl import combine_results, extract
+    from flows.pipeline.check_queue import combine_results
+    from flows.pipeline.etl import extract
     from flows.quality import checker
     from flows.quality import checks as dq
     from flows.warehouse.ingest import read_folder
@@ -214,12 +216,12 @@ def test_a_pooled_table_is_checked_once_its_pool_is_full_or_flushed(
 def test_checks_chunk_by_chunk_reach_the_verdict_of_one_chunk(
     prefect_harness: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import flows.pipeline.etl as etl_module
+    from flows.pipeline import check_queue
     from flows.pipeline.etl import etl
     from flows.warehouse import store as warehouse
 
     whole = etl(input_dir=str(SEEDS_RAW), warehouse_path=str(tmp_path / "whole.duckdb"))
-    monkeypatch.setattr(etl_module, "VALIDATE_CHUNK_BYTES", 1)  # every batch is a chunk of its own
+    monkeypatch.setattr(check_queue, "VALIDATE_CHUNK_BYTES", 1)  # every batch is a chunk of its own
     split = etl(input_dir=str(SEEDS_RAW), warehouse_path=str(tmp_path / "split.duckdb"), batch_mb=0.02)
 
     assert split["extract_tasks"] > 1 and whole["checks_failed"] == split["checks_failed"]
@@ -248,7 +250,7 @@ def test_a_run_after_the_checker_process_died_starts_a_new_one(prefect_harness: 
 
 
 def test_combining_chunks_takes_a_mostly_share_over_all_of_them() -> None:
-    from flows.pipeline.etl import combine_results
+    from flows.pipeline.check_queue import combine_results
     from flows.quality.checks import COUNT_SCHEMA, DQ_RESULT_SCHEMA
 
     def chunk(nulls: int, rows: int) -> pl.DataFrame:
@@ -273,7 +275,7 @@ def test_combining_chunks_takes_a_mostly_share_over_all_of_them() -> None:
 
 
 def test_combining_chunks_keeps_a_table_checked_once_and_the_suites_order() -> None:
-    from flows.pipeline.etl import combine_results
+    from flows.pipeline.check_queue import combine_results
     from flows.quality.checks import COUNT_SCHEMA, DQ_RESULT_SCHEMA
 
     def row(table: str, success: bool) -> dict[str, object]:

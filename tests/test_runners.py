@@ -146,6 +146,27 @@ def test_every_runner_gives_the_same_results(prefect_harness: None, tmp_path: Pa
     assert results["threads"]["frames"]["i"].to_list() == [i for i in range(n) for _ in range(i + 1)]
 
 
+def _imported(module: str) -> bool:
+    """Run in a pool worker: whether ``module`` was imported there."""
+    import sys
+
+    return module in sys.modules
+
+
+@pytest.mark.slow
+@pytest.mark.flow
+def test_process_workers_import_the_flow_module_as_they_start(prefect_harness: None) -> None:
+    """The flow's module names itself (runners does not import it: no import circle), and each
+    worker imports it as it starts rather than on its first task."""
+    import flows.pipeline.etl  # noqa: F401 - it registers itself as it is imported
+    from flows.pipeline.runners import WORKER_IMPORTS
+
+    assert WORKER_IMPORTS == ["flows.pipeline.etl"]
+    with task_runner("processes") as runner:
+        # A plain function, not a task: nothing in it or its module imports the flow.
+        assert runner._executor.submit(_imported, "flows.pipeline.etl").result(timeout=300)
+
+
 @pytest.mark.slow
 @pytest.mark.flow
 def test_the_etl_flow_gives_the_same_warehouse_on_every_runner(prefect_harness: None, tmp_path: Path) -> None:

@@ -11,11 +11,11 @@ from contextlib import ExitStack
 
 from prefect_dask import DaskTaskRunner
 
-from flows.pipeline.runners import _open_for_workers, _WorkerSetup, cpu_count
+from flows.pipeline.worker_setup import WorkerSetup, cpu_count, open_for_workers
 
 
-class DaskRunner(_WorkerSetup, DaskTaskRunner):
-    """prefect-dask's runner, set up for its workers (see ``_open_for_workers``), Dask's logs quiet.
+class DaskRunner(WorkerSetup, DaskTaskRunner):
+    """prefect-dask's runner, set up for its workers (``open_for_workers``), Dask's logs quiet.
 
     A LocalCluster logs a dozen INFO lines per worker at start and stop, which Prefect's
     console handler prints. Its scheduler and nannies run in this process, whose
@@ -34,7 +34,7 @@ class DaskRunner(_WorkerSetup, DaskTaskRunner):
                 self.address,
             )
         workers = int(self.cluster_kwargs.get("n_workers") or cpu_count())
-        _open_for_workers(stack, workers, {"DASK_LOGGING__DISTRIBUTED": "warning"})
+        open_for_workers(stack, workers, {"DASK_LOGGING__DISTRIBUTED": "warning"})
         quiet = logging.getLogger("distributed")
         stack.callback(quiet.setLevel, quiet.level)
         quiet.setLevel(logging.WARNING)

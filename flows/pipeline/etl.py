@@ -18,13 +18,15 @@ It reads top to bottom as extract, transform, load:
   batches come back, in a checker process of their own (``flows.quality.checker``, which pools
   the rows and runs a suite once a pool is full), so that checking overlaps extracting;
   ``validate`` then combines the results, and a critical failure raises before anything
-  is committed;
+  is committed. ``flows.pipeline.check_queue.CheckQueue`` holds all of that: the chunks, the
+  flushes, the back-pressure and the gate the load waits at;
 - ``load`` writes the run in one transaction on a copy of the warehouse (I/O: retried
   with back-off), beside the last checks: it commits only once they have passed;
   unchanged documents' rows are not touched;
 - ``publish`` leaves a summary table and a markdown list of problems as
   artifacts of the flow run, visible in the UI.
 
+The flow function itself reads as these stages in order; what it calls holds the rest.
 Frames travel between tasks in memory, so tasks that take frames have no
 input-hashing cache policy (Prefect would otherwise hash whole frames).
 """
@@ -37,12 +39,10 @@ import hashlib
 import logging
 import shutil
 import tempfile
-import threading
 import time
 import uuid
 from collections import deque
-from concurrent.futures import Future, wait
-from concurrent.futures.process import BrokenProcessPool
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -55,13 +55,13 @@ from prefect import runtime as prefect_runtime
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.context import TaskRunContext
-from prefect.futures import PrefectFuture
 from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.tasks import exponential_backoff
 
 from flows.pipeline import extract_pool, stopping
+from flows.pipeline.check_queue import DQ_SCHEMA, CheckQueue, DataQualityError, LoadCancelled, LoadGate
 from flows.pipeline.progress import document_progress
-from flows.pipeline.runners import cpu_count, task_runner
+from flows.pipeline.runners import cpu_count, import_in_workers, task_runner
 from flows.quality import checker
 from flows.quality import checks as dq_checks
 from flows.settings import RAW_DIR, REPO_ROOT, SEEDS_DIR, default_warehouse
@@ -76,6 +76,9 @@ from flows.warehouse.tables import (
 )
 from transforms.dim_unit import dim_unit
 
+# The process runner's workers import this module as they start: unpickling its tasks does anyway.
+import_in_workers(__name__)
+
 Stage = Literal["ingest", "transform", "validate", "load"]
 ALL_STAGES: list[Stage] = ["ingest", "transform", "validate", "load"]
 # Text per extract task. Each task has a fixed cost of about 0.65 CPU-seconds whatever its size:
@@ -89,13 +92,6 @@ BATCH_BYTES = 8_000_000
 # (this machine's cores) and one ready, so that no worker waits, and no more, since each
 # holds its batch's text.
 IN_FLIGHT: int | None = None
-# Text per validation chunk, at least: each batch of a large run is a chunk of its own. The
-# checker pools the chunks' frames and runs a suite once its pool is full (``flows.quality.checker``),
-# so GX's planning is not paid per chunk; handing each batch over as it comes back keeps the
-# checker busy while the extraction goes on. Small batches are grouped up to this size: each
-# chunk still costs a read of its files and dim_org_unit's suite (about 0.2 s).
-VALIDATE_CHUNK_BYTES = 1_000_000
-CHECKS_QUEUED = 4  # chunks handed to the checker process and not yet checked, at most
 # The tasks carry no tags. Prefect asks its API for tag concurrency slots before every tagged
 # task run, and once its 5-second memory of "no limits on these tags" lapses that took about
 # 2 s a task on the embedded server (measured: before each extract batch and before the
@@ -144,46 +140,6 @@ def _code_version() -> str:
 
 
 CODE_VERSION = _code_version()
-
-
-class DataQualityError(RuntimeError):
-    """A critical expectation failed; the load was not attempted. ``results`` are the dq_result rows."""
-
-    def __init__(self, message: str, results: pl.DataFrame) -> None:
-        super().__init__(message)
-        self.results = results
-
-
-class LoadCancelled(RuntimeError):
-    """The checks did not pass (or did not finish): a load started beside them stops before its commit."""
-
-
-class _Gate:
-    """The run rows a load started beside the last checks appends last, once the checks are done.
-
-    ``warehouse.load`` calls it before its commit (``before_commit``) and waits there; the flow
-    ``open``s it with the rows that hold the checks' results, or ``cancel``s it, and the load
-    then stops with ``LoadCancelled`` and leaves the warehouse as it was.
-    """
-
-    def __init__(self) -> None:
-        self._done = threading.Event()
-        self._rows: dict[str, pl.DataFrame] = {}
-        self._why: str | None = None
-
-    def open(self, rows: dict[str, pl.DataFrame]) -> None:
-        self._rows = rows
-        self._done.set()
-
-    def cancel(self, why: str) -> None:
-        self._why = why
-        self._done.set()
-
-    def __call__(self) -> dict[str, pl.DataFrame]:
-        self._done.wait()
-        if self._why is not None:
-            raise LoadCancelled(self._why)
-        return self._rows
 
 
 # Errors a retry cannot fix: the same call fails the same way seconds later.
@@ -249,6 +205,55 @@ class RunSummary:
     loaded: bool = False
     stages: list[str] = field(default_factory=list)
     stage_seconds: dict[str, float] = field(default_factory=dict)  # wall time per stage, for benchmarks
+
+    @classmethod
+    def begin(cls, input_dir: str, target: Path, stages: list[Stage]) -> RunSummary:
+        """A new run's summary, with a new run id."""
+        run_id = uuid.uuid4().hex[:12]
+        return cls(run_id, str(Path(input_dir).resolve()), str(target.resolve()), stages=stages)
+
+    def count_documents(self, raw: pl.DataFrame, quarantine: pl.DataFrame, status: pl.DataFrame) -> None:
+        """The documents read, their status against the warehouse, and the files quarantined."""
+        self.documents = raw["document_id"].n_unique()
+        self.not_read = raw["text"].null_count()
+        self.quarantined = quarantine.height
+        by_status = dict(status.unique("document_id").group_by("status").len().iter_rows())
+        self.new, self.changed, self.unchanged = (
+            by_status.get(k, 0) for k in ("new", "changed", "unchanged")
+        )
+
+    def count_checks(self, dq: pl.DataFrame) -> None:
+        """The checks that passed and failed (``dq_result`` rows)."""
+        self.checks_passed = int(dq["success"].sum()) if dq.height else 0
+        self.checks_failed = dq.height - self.checks_passed
+
+    def count_load(self, counts: dict[str, int]) -> None:
+        """What the load says: files removed, rows in the warehouse after it."""
+        self.removed = int(counts.get("files_removed", 0))
+        self.totals = {
+            t: int(counts[t])
+            for t in ("raw_documents", "stg_sentences", "fct_metric", "fct_rectification_item", "fct_measure")
+            if t in counts
+        }
+        self.loaded = True
+
+    def etl_run(self, started: datetime) -> pl.DataFrame:
+        """The run's ``etl_run`` row, as of now."""
+        return pl.DataFrame(
+            [
+                {
+                    "run_id": self.run_id,
+                    "started_at": started,
+                    "finished_at": datetime.now(UTC).replace(tzinfo=None),
+                    "input_dir": self.input_dir,
+                    "documents": self.documents,
+                    "sentences": self.sentences,
+                    "facts": self.facts,
+                    "checks_passed": self.checks_passed,
+                    "checks_failed": self.checks_failed,
+                }
+            ]
+        )
 
 
 def build_tables(raw: pl.DataFrame) -> dict[str, pl.DataFrame]:
@@ -475,48 +480,6 @@ def staged_tables(results: list[dict[str, Any]]) -> dict[str, warehouse.StagedTa
     }
 
 
-def combine_results(parts: list[pl.DataFrame]) -> pl.DataFrame:
-    """One ``dq_result`` row per expectation from the rows of several chunks.
-
-    Bad rows add up. A check passes when it passed on every chunk, except one with
-    ``mostly``: its share of good rows is taken over all chunks (each chunk's ``considered``
-    rows, from ``dq.validate_all(with_counts=True)``), since a chunk below the threshold
-    does not fail a run that is above it. A table checked in one part alone (dim_unit, the
-    same in every chunk, in the first; a small table whose rows all fit one of the checker's
-    pools, in the last) has its rows from that part. Rows come in ``dq.TABLES`` order, each
-    suite's in its own order. The count columns are dropped.
-    """
-    columns = list(DQ_SCHEMA)
-    rows = pl.concat(parts)
-    combined = rows.group_by("run_id", "table_name", "expectation", "severity", maintain_order=True).agg(
-        pl.col("success").all(),
-        pl.col("observed_value")
-        .filter(~pl.col("success"))
-        .first()
-        .fill_null(pl.col("observed_value").first()),
-        # Table-level checks count no rows: their count stays empty rather than a sum of nothing.
-        pl.when(pl.col("unexpected_count").is_not_null().any()).then(pl.col("unexpected_count").sum()),
-        pl.col("sample").filter(~pl.col("success")).first().fill_null(pl.col("sample").first()),
-        pl.col("mostly").first(),
-        pl.col("considered").sum(),
-        (pl.col("unexpected_count").is_null() | pl.col("considered").is_null()).any().alias("_uncounted"),
-        pl.col("observed_value").str.starts_with("error: ").any().alias("_error"),
-    )
-    share = 1 - pl.col("unexpected_count") / pl.col("considered")
-    by_share = pl.when(pl.col("considered") == 0).then(True).otherwise(share >= pl.col("mostly"))
-    order = {table: i for i, table in enumerate(dq_checks.TABLES)}
-    return (
-        combined.with_columns(
-            pl.when(pl.col("mostly").is_not_null() & ~pl.col("_uncounted") & ~pl.col("_error"))
-            .then(by_share)
-            .otherwise(pl.col("success"))
-            .alias("success")
-        )
-        .sort(pl.col("table_name").replace_strict(order, default=len(order)), maintain_order=True)
-        .select(columns)
-    )
-
-
 def batches(
     documents: pl.DataFrame, batch_bytes: int = BATCH_BYTES, workers: int = 1
 ) -> list[tuple[str, pl.DataFrame]]:
@@ -557,56 +520,6 @@ def with_source_slice(facts: pl.DataFrame, raw: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-DQ_SCHEMA = dq_checks.DQ_RESULT_SCHEMA
-
-
-@task(name="validate", timeout_seconds=1800, cache_policy=NO_CACHE)
-def validate(
-    checks: list[Future[pl.DataFrame]],
-    run_id: str,
-    docs_dir: Path | None = None,
-    started_at: datetime | None = None,
-) -> pl.DataFrame:
-    """Wait for the chunks' checks, combine their results (``combine_results``), log what
-    failed, and raise on a critical failure, before anything is loaded.
-
-    The checks were started by the flow chunk by chunk while extracting, and run in the
-    checker process (``flows.quality.checker``); this task takes what is left of them. A run that
-    fails here writes its data docs before it raises; one that passes writes them while
-    the flow loads (``checker.build_docs_later``): 1-2 s of GX rendering off the critical path.
-    """
-    logger = get_run_logger()
-    try:
-        parts = [c.result() for c in checks]
-    except BrokenProcessPool as exc:
-        raise RuntimeError(
-            "the checker process stopped before the checks were done: out of memory, or a script "
-            "that calls etl() without `if __name__ == '__main__':` (the checker process starts "
-            "by importing the script). Nothing was loaded; the warehouse is unchanged."
-        ) from exc
-    results = combine_results(parts)
-    failed = results.filter(~pl.col("success"))
-    for r in failed.iter_rows(named=True):
-        logger.warning(
-            "%s check failed on %s: %s (%s bad rows, e.g. %s)",
-            r["severity"],
-            r["table_name"],
-            r["expectation"],
-            r["unexpected_count"],
-            r["sample"],
-        )
-    message = dq_checks.critical_failures_message(results)
-    if message and docs_dir is not None:
-        try:
-            logger.info("data docs: %s", checker.build_docs(results, docs_dir, started_at))
-        except OSError as exc:  # the docs must never be why a run fails
-            logger.warning("data docs not written to %s: %s", docs_dir, exc)
-    if message:
-        raise DataQualityError(f"{message}\nNothing was loaded; the warehouse is unchanged.", results)
-    logger.info("data quality: %d checks passed, %d warnings", results.height - failed.height, failed.height)
-    return results
-
-
 @task(
     name="load",
     retries=3,
@@ -620,7 +533,7 @@ def load(
     tables: dict[str, warehouse.Frame],
     run_rows: dict[str, pl.DataFrame],
     full_refresh: bool = False,
-    gate: _Gate | None = None,
+    gate: LoadGate | None = None,
 ) -> dict[str, int]:
     """Write everything atomically (see ``flows.warehouse.store``); a failure leaves the warehouse as it was.
 
@@ -720,13 +633,197 @@ def publish(summary: RunSummary, dq: pl.DataFrame, quarantine: pl.DataFrame) -> 
     )
 
 
-def _wait_for_docs(docs: Future[Path], docs_dir: Path) -> None:
-    """Wait for the data docs the checker writes while the flow loads; never fail the run for them."""
-    logger = get_run_logger()
-    try:
-        logger.info("data docs: %s", docs.result())
-    except (OSError, BrokenProcessPool) as exc:
-        logger.warning("data docs not written to %s: %s", docs_dir, exc)
+# ------------------------------------------------------------------------------ the flow's helpers
+
+
+@dataclass
+class Extraction:
+    """What ``extract_batches`` did: each batch's ``extract`` result, in submission order."""
+
+    staging: Path  # the folder the batches were written to
+    results: list[dict[str, Any]] = field(default_factory=list)
+    tasks: int = 0
+    cached: int = 0
+
+    def failed(self) -> dict[str, str]:
+        """The documents that went over the memory ceiling alone: document id → why."""
+        return {doc: why for r in self.results for doc, why in r.get("failed", {}).items()}
+
+    def rows(self) -> dict[str, int]:
+        """Rows extracted per table."""
+        return {name: sum(int(r["rows"][name]) for r in self.results) for name in EXTRACT_TABLES}
+
+
+def documents_to_extract(raw: pl.DataFrame, status: pl.DataFrame, full_refresh: bool) -> pl.DataFrame:
+    """The distinct documents the warehouse does not hold yet (every one read, with ``full_refresh``)."""
+    # Files not read again (``ingest``) have no text here; their documents are unchanged.
+    documents = raw.filter(pl.col("text").is_not_null()).unique(
+        "document_id", keep="first", maintain_order=True
+    )
+    if not full_refresh:  # the warehouse already holds every table of an unchanged document
+        documents = documents.filter(
+            pl.col("document_id").is_in(
+                status.filter(pl.col("status") != "unchanged")["document_id"].implode()
+            )
+        )
+    return documents
+
+
+def extract_batches(
+    raw: pl.DataFrame,
+    status: pl.DataFrame,
+    target: Path,
+    batch_mb: float,
+    memory_limit: str | None,
+    full_refresh: bool,
+    show_progress: bool,
+    *,
+    on_batch: Callable[..., None],
+) -> Extraction:
+    """Extract the documents the warehouse does not hold yet (``documents_to_extract``): an
+    ``extract`` task per batch (``batches``, of ``batch_mb`` of text), results in order.
+
+    A window of batches in flight (``IN_FLIGHT``) keeps every worker busy while bounding the
+    frames queued for them; results are taken in submission order, so every runner gives the
+    same tables. Each result goes to ``on_batch`` as it comes back (the check queue's
+    ``submit``), with the batch's document ids and whether every batch was submitted
+    (``all_submitted``) and others are still extracting (``others_running``). On the thread
+    runner the tasks hand their batches to the extract worker processes, under the run's
+    memory ceiling (``flows.pipeline.extract_pool``).
+    """
+    documents = documents_to_extract(raw, status, full_refresh)
+    staging = _staging_dir(target)
+    for left in extract_pool.clean_staging(staging):
+        get_run_logger().info("removed %s, left by a run that was stopped", left.name)
+    out_dir = str(staging)
+    ceiling = extract_pool.memory_ceiling(memory_limit)
+    fresh = extract.with_options(refresh_cache=True)
+
+    def runner(key: str) -> Any:
+        """``extract``, or ``fresh`` when a cached result could not be used: its batch folder is
+        gone (deleted after the load that used it). Found out only once the task came back
+        cached, the batch would be extracted again in this thread, one batch at a time."""
+        if full_refresh or not _complete({"dir": str(Path(out_dir) / key)}):
+            return fresh
+        return extract
+
+    # Batches leave this queue as they are submitted, and nothing else keeps the documents'
+    # text (``raw`` aside), so a finished batch's text is freed.
+    pending = deque(batches(documents, max(1, int(batch_mb * 1_000_000)), cpu_count()))
+    in_flight = IN_FLIGHT or cpu_count() + 1
+    total = documents.height
+    del documents
+    done = Extraction(staging)
+    pool = extract_pool.opened(cpu_count(), ceiling) if _extracts_here() else contextlib.nullcontext()
+    with pool, document_progress(total, enabled=None if show_progress else False) as advance:
+        futures: deque[Any] = deque()
+        while pending and len(futures) < in_flight:
+            key, batch = pending.popleft()
+            futures.append((runner(key).submit(key, batch, out_dir), key, batch))
+        while futures:
+            future, key, batch = futures.popleft()
+            future.wait()
+            state = future.state
+            result = state.result()
+            cached = state.name == "Cached"
+            if not _complete(result):  # cached, but its files were cleaned up since it was submitted
+                result = fresh(key, batch, out_dir)
+                cached = False
+            done.tasks += 1
+            done.cached += int(cached)
+            done.results.append(result)
+            advance(batch.height)
+            ids = batch["document_id"].to_list()
+            on_batch(result, ids, all_submitted=not pending, others_running=bool(futures))
+            del future, batch
+            if pending:
+                key, batch = pending.popleft()
+                futures.append((runner(key).submit(key, batch, out_dir), key, batch))
+    return done
+
+
+def take_stock(
+    summary: RunSummary, extraction: Extraction, raw: pl.DataFrame, quarantine: pl.DataFrame
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Quarantine the documents that went over the memory ceiling alone (with the reason: not
+    loaded half-done), count what was extracted, and say so. Returns ``raw`` and ``quarantine``."""
+    raw, quarantine = quarantine_documents(raw, quarantine, extraction.failed())
+    rows = extraction.rows()
+    summary.quarantined = quarantine.height
+    summary.extract_tasks, summary.extract_tasks_cached = extraction.tasks, extraction.cached
+    summary.sentences = rows["stg_sentences"]
+    summary.facts = rows["fct_metric"]
+    summary.items = rows["fct_rectification_item"]
+    summary.measures = rows["fct_measure"]
+    get_run_logger().info(
+        "extracted %d sentences and %d metric facts in %d tasks (%d cached)",
+        summary.sentences,
+        summary.facts,
+        summary.extract_tasks,
+        summary.extract_tasks_cached,
+    )
+    return raw, quarantine
+
+
+def load_tables(extraction: Extraction, raw: pl.DataFrame, units: pl.DataFrame) -> dict[str, warehouse.Frame]:
+    """What the load writes: the batches' files (``staged_tables``), the documents and the units."""
+    extracted = extraction.results
+    return {
+        **(staged_tables(extracted) if extracted else {t: empty_table(t) for t in EXTRACT_TABLES}),
+        "raw_documents": raw,
+        "dim_unit": units,
+    }
+
+
+def last_rows(
+    summary: RunSummary, dq: pl.DataFrame, started: datetime, chosen: list[Stage]
+) -> dict[str, pl.DataFrame]:
+    """The run rows the load appends last, once the checks are done: the run and its checks."""
+    return {
+        "etl_run": summary.etl_run(started),
+        "dq_result": dq,
+        **({"dq_run": dq_checks.dq_run_row(dq, summary.run_id, started)} if "validate" in chosen else {}),
+    }
+
+
+def clean_staging(extraction: Extraction, started: datetime) -> None:
+    """After the load: the batches are in the warehouse now; a later run extracts only what changes."""
+    for result in extraction.results:
+        shutil.rmtree(result["dir"], ignore_errors=True)
+    _remove_stale_batches(extraction.staging, started)
+
+
+def write_lake(target: Path, parquet_dir: str, base_url: str | None) -> dict[str, object]:
+    """The ``lake`` task, after the load has committed: a lake that cannot be written is a warning."""
+    state = lake(target, Path(parquet_dir), base_url, return_state=True)
+    if state.is_completed():
+        return state.result()
+    get_run_logger().warning(
+        "the warehouse is loaded, but the Parquet lake was not written: %s", state.message
+    )
+    return {"directory": parquet_dir, "files": 0, "database": None, "note": state.message}
+
+
+def publish_problems(summary: RunSummary, results: pl.DataFrame, quarantine: pl.DataFrame) -> None:
+    """``publish`` for a run whose checks failed: the report of what failed must not hide the
+    failure itself, so a publish that fails is only a warning."""
+    state = publish(summary, results, quarantine, return_state=True)
+    if not state.is_completed():
+        get_run_logger().warning("could not publish the problems artifact: %s", state.message)
+
+
+class _Laps:
+    """Wall time per stage, for benchmarks: each call ends a stage that began at the call before."""
+
+    def __init__(self, summary: RunSummary) -> None:
+        self.summary = summary
+        self.clock = time.perf_counter()
+
+    def __call__(self, stage: str) -> None:
+        now = time.perf_counter()
+        seconds = self.summary.stage_seconds
+        seconds[stage] = round(seconds.get(stage, 0.0) + now - self.clock, 3)
+        self.clock = now
 
 
 def _run_name() -> str:
@@ -746,8 +843,6 @@ def _default_runner() -> Any:
         return task_runner("threads")
 
 
-# The runner comes from $TAIZHANG_TASK_RUNNER (threads when unset); `taizhang run --runner` picks
-# another per run with etl.with_options(task_runner=...).
 def _stop_checker(*_: Any) -> None:
     """Flow hook: a run that failed before its checks were collected stops the checker process,
     so that its queued checks do not hold up the next run's."""
@@ -760,6 +855,11 @@ def _kill_children(*_: Any) -> None:
     stopping.stop_children()
 
 
+# ------------------------------------------------------------------------------ the flow
+
+
+# The runner comes from $TAIZHANG_TASK_RUNNER (threads when unset); `taizhang run --runner` picks
+# another per run with etl.with_options(task_runner=...).
 @flow(
     name="etl",
     flow_run_name=_run_name,
@@ -801,23 +901,10 @@ def etl(
     started = datetime.now(UTC).replace(tzinfo=None)
     stopping.note_flow_run(prefect_runtime.flow_run.id)
     stopping.take_over()
-    run_id = uuid.uuid4().hex[:12]
-    logger = get_run_logger()
     target = Path(warehouse_path) if warehouse_path else default_warehouse()
-    summary = RunSummary(
-        run_id=run_id, input_dir=str(Path(input_dir).resolve()), warehouse=str(target.resolve())
-    )
-    summary.stages = chosen
-
-    clock = time.perf_counter()
-
-    def lap(stage: str) -> None:
-        nonlocal clock
-        now = time.perf_counter()
-        summary.stage_seconds[stage] = round(summary.stage_seconds.get(stage, 0.0) + now - clock, 3)
-        clock = now
-
-    checking = "validate" in chosen and "transform" in chosen
+    summary = RunSummary.begin(input_dir, target, chosen)
+    lap = _Laps(summary)
+    checking, loading = "validate" in chosen and "transform" in chosen, "load" in chosen
     if checking:  # the checker process warms GX up while this reads and extracts
         checker.start()
 
@@ -825,262 +912,41 @@ def etl(
     lap("ingest")
     status = compare(raw, target)
     lap("compare")
-    summary.documents = raw["document_id"].n_unique()
-    summary.not_read = raw["text"].null_count()
-    summary.quarantined = quarantine.height
-    by_status = dict(status.unique("document_id").group_by("status").len().iter_rows())
-    summary.new, summary.changed, summary.unchanged = (
-        by_status.get(k, 0) for k in ("new", "changed", "unchanged")
-    )
-
-    dq = pl.DataFrame(schema=DQ_SCHEMA)
+    summary.count_documents(raw, quarantine, status)
     if "transform" not in chosen:
-        logger.info("stages %s: stopping after ingest", chosen)
-        publish(summary, dq, quarantine)
+        get_run_logger().info("stages %s: stopping after ingest", chosen)
+        publish(summary, pl.DataFrame(schema=DQ_SCHEMA), quarantine)
         return asdict(summary)
 
-    # Files not read again (``ingest``) have no text here; their documents are unchanged.
-    read = pl.col("text").is_not_null()
-    documents = raw.filter(read).unique("document_id", keep="first", maintain_order=True)
-    if not full_refresh:  # the warehouse already holds every table of an unchanged document
-        documents = documents.filter(
-            pl.col("document_id").is_in(
-                status.filter(pl.col("status") != "unchanged")["document_id"].implode()
-            )
-        )
-    extracted: list[dict[str, Any]] = []
-    staging = _staging_dir(target)
-    for left in extract_pool.clean_staging(staging):
-        logger.info("removed %s, left by a run that was stopped", left.name)
-    out_dir = str(staging)
-    ceiling = extract_pool.memory_ceiling(memory_limit)
-    fresh = extract.with_options(refresh_cache=True)
-
-    def runner(key: str) -> Any:
-        """``extract``, or ``fresh`` when a cached result could not be used: its batch folder is
-        gone (deleted after the load that used it). Found out only once the task came back
-        cached, the batch would be extracted again in this thread, one batch at a time."""
-        if full_refresh or not _complete({"dir": str(Path(out_dir) / key)}):
-            return fresh
-        return extract
-
-    # Batches leave this queue as they are submitted, and nothing else keeps the documents'
-    # text (``raw`` aside), so a finished batch's text is freed.
-    pending = deque(batches(documents, max(1, int(batch_mb * 1_000_000)), cpu_count()))
-    in_flight = IN_FLIGHT or cpu_count() + 1
-    total = documents.height
-    del documents
-    # Checks start chunk by chunk as a chunk's batches come back, in the checker process,
-    # while the runner's workers extract the next batches: validating overlaps extracting.
     units = dim_unit(load_reference().units)  # checked, then loaded: the same frame
-    chunk: list[dict[str, Any]] = []
-    chunk_ids: list[str] = []
-    chunk_bytes = 0
-    checks: list[Future[pl.DataFrame]] = []
-    flushed = False
-
-    def check(group: list[dict[str, Any]], ids: list[str], hold: bool = True, flush: bool = False) -> None:
-        # Back-pressure: with workers that extract faster than one checker checks (a cluster),
-        # chunks waiting for it would pile up in memory; wait for the oldest instead.
-        queued = [c for c in checks if not c.done()]
-        if len(queued) >= CHECKS_QUEUED:
-            wait(queued[:1])
-        docs = raw.filter(read & pl.col("document_id").is_in(pl.Series(ids, dtype=pl.String).implode()))
-        checks.append(
-            checker.check(
-                group,
-                docs,
-                units,
-                run_id,
-                all_unchanged=not extracted and raw.height > 0,
-                check_units=not checks,
-                hold=hold,
-                flush=flush,
-            )
+    # Batches go to the checks as they come back; the load waits for their verdict to commit.
+    with CheckQueue(summary.run_id, raw, units, enabled=checking) as checks:
+        extraction = extract_batches(
+            raw, status, target, batch_mb, memory_limit, full_refresh, show_progress, on_batch=checks.submit
         )
-
-    pool = extract_pool.opened(cpu_count(), ceiling) if _extracts_here() else contextlib.nullcontext()
-    with pool, document_progress(total, enabled=None if show_progress else False) as advance:
-        # A window of batches in flight keeps every worker busy while bounding the frames
-        # queued for them; results are taken in submission order, so every runner gives the
-        # same tables.
-        futures: deque[Any] = deque()
-        while pending and len(futures) < in_flight:
-            key, batch = pending.popleft()
-            futures.append((runner(key).submit(key, batch, out_dir), key, batch))
-        while futures:
-            future, key, batch = futures.popleft()
-            future.wait()
-            state = future.state
-            result = state.result()
-            cached = state.name == "Cached"
-            if not _complete(result):  # cached, but its files were cleaned up since it was submitted
-                result = fresh(key, batch, out_dir)
-                cached = False
-            summary.extract_tasks += 1
-            summary.extract_tasks_cached += int(cached)
-            extracted.append(result)
-            advance(batch.height)
-            if checking:
-                chunk.append(result)
-                chunk_ids.extend(batch["document_id"].to_list())
-                chunk_bytes += int(result["bytes"])
-                # When the last round starts (every batch submitted, others still extracting),
-                # the next batch back is checked with everything the checker pooled (``flush``):
-                # it works on that while the last batches finish, and only theirs are left to
-                # check after them, all at once (``finish``).
-                if chunk_bytes >= VALIDATE_CHUNK_BYTES or (not pending and futures):
-                    check(chunk, chunk_ids, flush=not pending and not flushed)
-                    flushed = flushed or not pending
-                    chunk, chunk_ids, chunk_bytes = [], [], 0
-            del future, batch
-            if pending:
-                key, batch = pending.popleft()
-                futures.append((runner(key).submit(key, batch, out_dir), key, batch))
-    lap("extract")
-    failed = {doc: why for r in extracted for doc, why in r.get("failed", {}).items()}
-    if failed:  # over the memory ceiling: quarantined with the reason, not loaded half-done
-        raw, quarantine = quarantine_documents(raw, quarantine, failed)
-        summary.quarantined = quarantine.height
-    rows = {name: sum(int(r["rows"][name]) for r in extracted) for name in EXTRACT_TABLES}
-    summary.sentences = rows["stg_sentences"]
-    summary.facts = rows["fct_metric"]
-    summary.items = rows["fct_rectification_item"]
-    summary.measures = rows["fct_measure"]
-    logger.info(
-        "extracted %d sentences and %d metric facts in %d tasks (%d cached)",
-        summary.sentences,
-        summary.facts,
-        summary.extract_tasks,
-        summary.extract_tasks_cached,
-    )
-
-    docs: Future[Path] | None = None
-    docs_dir = target.parent / "dq"
-    loading = "load" in chosen
-
-    def etl_run() -> pl.DataFrame:
-        return pl.DataFrame(
-            [
-                {
-                    "run_id": run_id,
-                    "started_at": started,
-                    "finished_at": datetime.now(UTC).replace(tzinfo=None),
-                    "input_dir": summary.input_dir,
-                    "documents": summary.documents,
-                    "sentences": summary.sentences,
-                    "facts": summary.facts,
-                    "checks_passed": summary.checks_passed,
-                    "checks_failed": summary.checks_failed,
-                }
-            ]
-        )
-
-    with contextlib.ExitStack() as stack:
-        future_load: PrefectFuture[dict[str, int]] | None = None
-        gate: _Gate | None = None
-        if loading:
-            tables: dict[str, warehouse.Frame] = {
-                **(staged_tables(extracted) if extracted else {t: empty_table(t) for t in EXTRACT_TABLES}),
-                "raw_documents": raw,
-                "dim_unit": units,
-            }
-            run_rows = {"etl_run": etl_run(), "quarantine": quarantine}
-            if checking:
-                # The load writes the tables while the last checks run, in a thread of this process
-                # (whatever the task runner), and waits for their verdict before its commit.
-                gate = _Gate()
-                early = stack.enter_context(ThreadPoolTaskRunner(max_workers=1))
-                future_load = early.submit(
-                    load,
-                    {
-                        "warehouse_path": target,
-                        "tables": tables,
-                        "run_rows": run_rows,
-                        "full_refresh": full_refresh,
-                        "gate": gate,
-                    },
-                )
-
-        def cancel_load(why: str) -> None:
-            if gate is not None and future_load is not None:
-                gate.cancel(why)
-                future_load.wait()  # its copy removed: the warehouse is as it was
-
-        if checking:
-            if not checks:
-                # The run's only chunk (a small or incremental run; or the one that says the folder
-                # is empty) checks every table itself: holding the small ones for ``finish`` would
-                # cost GX's fixed planning twice, about 1.5 s, for nothing.
-                check(chunk, chunk_ids, hold=False)
-            else:
-                if chunk:  # the last chunk
-                    check(chunk, chunk_ids)
-                checks.append(checker.finish(run_id))  # what is left in the pools
-            try:
-                dq = validate(checks, run_id, docs_dir=docs_dir, started_at=started)
-            except DataQualityError as exc:
-                cancel_load("critical checks failed")
-                # The report of what failed must not hide the failure itself.
-                state = publish(summary, exc.results, quarantine, return_state=True)
-                if not state.is_completed():
-                    logger.warning("could not publish the problems artifact: %s", state.message)
-                checker.shutdown(wait=False)
-                raise
-            except BaseException:
-                cancel_load("the checks did not finish")
-                checker.shutdown(wait=False)  # a failed run's hook stops it too
-                raise
-            # The checker writes the data docs while the load runs, then exits (its memory is the
-            # load's); the flow waits for them after the load.
-            docs = checker.build_docs_later(dq, docs_dir, started)
-            checker.shutdown(wait=False, cancel_futures=False)
-        else:
-            logger.warning("stage validate left out: loading without data-quality checks")
+        lap("extract")
+        raw, quarantine = take_stock(summary, extraction, raw, quarantine)
+        if loading:  # it writes every table beside the last checks and commits once they passed
+            run_rows = {"etl_run": summary.etl_run(started), "quarantine": quarantine}
+            checks.load_beside(load, target, load_tables(extraction, raw, units), run_rows, full_refresh)
+        checks.finish()
+        try:
+            dq = checks.results(target.parent / "dq", started)  # the validate task
+        except DataQualityError as exc:
+            publish_problems(summary, exc.results, quarantine)
+            raise
         lap("validate")
-        summary.checks_passed = int(dq["success"].sum()) if dq.height else 0
-        summary.checks_failed = dq.height - summary.checks_passed
-
+        summary.count_checks(dq)
         if loading:
-            final_rows = {
-                "etl_run": etl_run(),
-                "dq_result": dq,
-                **({"dq_run": dq_checks.dq_run_row(dq, run_id, started)} if "validate" in chosen else {}),
-            }
-            if gate is not None and future_load is not None:
-                gate.open(final_rows)
-                counts = future_load.result()
-            else:
-                counts = load(target, tables, {**run_rows, **final_rows}, full_refresh)
-            summary.removed = int(counts.get("files_removed", 0))
-            summary.totals = {
-                t: int(counts[t])
-                for t in (
-                    "raw_documents",
-                    "stg_sentences",
-                    "fct_metric",
-                    "fct_rectification_item",
-                    "fct_measure",
-                )
-                if t in counts
-            }
-            summary.loaded = True
-            for result in extracted:  # in the warehouse now; a later run extracts only what changes
-                shutil.rmtree(result["dir"], ignore_errors=True)
-            _remove_stale_batches(Path(out_dir), started)
+            summary.count_load(checks.commit(last_rows(summary, dq, started, chosen)))
+            clean_staging(extraction, started)
             lap("load")
         else:
-            logger.info("stage load left out: dry run, the warehouse was not touched")
-    if loading and parquet_dir:  # the load has committed: a lake that cannot be written is a warning
-        state = lake(target, Path(parquet_dir), parquet_base_url, return_state=True)
-        if state.is_completed():
-            summary.lake = state.result()
-        else:
-            logger.warning("the warehouse is loaded, but the Parquet lake was not written: %s", state.message)
-            summary.lake = {"directory": parquet_dir, "files": 0, "database": None, "note": state.message}
+            get_run_logger().info("stage load left out: dry run, the warehouse was not touched")
+    if loading and parquet_dir:
+        summary.lake = write_lake(target, parquet_dir, parquet_base_url)
         lap("lake")
-    if docs is not None:
-        _wait_for_docs(docs, docs_dir)
+    if checks.wait_for_docs():
         lap("docs")  # only what was left of them after the load
     publish(summary, dq, quarantine)
     return asdict(summary)

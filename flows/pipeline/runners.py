@@ -33,6 +33,7 @@ as with threads: cached results are written by the worker that ran the task.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 from contextlib import ExitStack
@@ -40,18 +41,12 @@ from typing import Any
 
 from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner
 
+from flows.pipeline.worker_setup import WorkerSetup, cpu_count, open_for_workers
+
 ENV_VAR = "TAIZHANG_TASK_RUNNER"
 DEFAULT_SPEC = "threads"
 SPECS = ("threads", "sequential", "processes", "dask", "dask://host:port", "tcp://host:port")
 _ADDRESS_SCHEMES = ("dask", "tcp", "tls")
-
-
-def cpu_count() -> int:
-    """Cores this process may run on (its affinity mask, which a container may narrow)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not Linux
-        return max(1, os.cpu_count() or 1)
 
 
 def task_runner(spec: str | None = None) -> TaskRunner[Any]:
@@ -100,7 +95,7 @@ def local_cluster_kwargs(workers: int) -> dict[str, Any]:
     """``LocalCluster`` arguments: one single-threaded worker process per core.
 
     Parallelism comes from the processes (jieba holds the GIL; each worker's Polars gets its
-    share of the cores, see ``_open_for_workers``). ``:0`` puts the
+    share of the cores, see ``flows.pipeline.worker_setup``). ``:0`` puts the
     scheduler's HTTP endpoint (the dashboard, when bokeh is installed) on a free port instead
     of 8787, so two runs at once do not collide. The memory limit is Dask's ``auto``: the
     machine's memory split between the workers; a worker past 95 % of it is restarted.
@@ -114,63 +109,22 @@ def local_cluster_kwargs(workers: int) -> dict[str, Any]:
     }
 
 
-def _open_for_workers(stack: ExitStack, workers: int, extra_env: dict[str, str] | None = None) -> None:
-    """Set up this process so that worker processes started from it work like the flow.
-
-    - ``PREFECT_API_URL`` names the API this process talks to (see the module doc). This is
-      called when a flow run opens its task runner, after the flow created its run through the
-      API: with no URL set that started the embedded server, and ``SubprocessASGIServer()``
-      returns that same running server.
-    - Worker processes inherit the environment when they start (on the first submitted task):
-      ``POLARS_MAX_THREADS`` gives each its share of the cores, since Polars would otherwise
-      start a thread per core in every worker; a value already set is kept.
-
-    Both are undone when ``stack`` closes.
-    """
-    from prefect.settings import PREFECT_API_URL, PREFECT_UI_URL, temporary_settings
-
-    if not PREFECT_API_URL.value():
-        from prefect.server.api.server import SubprocessASGIServer
-
-        server = SubprocessASGIServer()
-        server.start()  # a no-op when it runs already
-        # No UI URL is derived from it: the embedded server serves no UI, and Prefect would
-        # print a "View at" link to a page that is not there.
-        stack.enter_context(temporary_settings({PREFECT_API_URL: server.api_url, PREFECT_UI_URL: ""}))
-    env = {"POLARS_MAX_THREADS": str(max(1, cpu_count() // workers)), **(extra_env or {})}
-    for name, value in env.items():
-        if name not in os.environ:
-            os.environ[name] = value
-            stack.callback(os.environ.pop, name, None)
-
-
-class _WorkerSetup:
-    """Opens ``_prepare``'s settings before the runner starts its workers, and undoes them after."""
-
-    def _prepare(self, stack: ExitStack) -> None:
-        raise NotImplementedError
-
-    def __enter__(self) -> Any:
-        self._opened = ExitStack()
-        try:
-            self._prepare(self._opened)
-            return super().__enter__()  # type: ignore[misc]
-        except BaseException:
-            self._opened.close()
-            raise
-
-    def __exit__(self, *exc: Any) -> None:
-        try:
-            super().__exit__(*exc)  # type: ignore[misc]
-        finally:
-            self._opened.close()
-
-
 _IN_WORKER = "TAIZHANG_POOL_WORKER"  # set in pool workers: see ProcessTaskRunner.__enter__
+# Modules every pool worker imports as it starts (``warm_worker``). The flow's module adds
+# itself when it is imported (``flows.pipeline.etl``: unpickling its tasks, and the flow run
+# context, imports it in the worker anyway). It names itself here, rather than being imported
+# by this module, because it imports this module: the dependency goes one way.
+WORKER_IMPORTS: list[str] = []
 
 
-def warm_worker() -> None:
-    """Each pool worker's initializer: import the flow's module and load jieba's dictionary.
+def import_in_workers(module: str) -> None:
+    """Have the process runner's workers import ``module`` as they start (see ``WORKER_IMPORTS``)."""
+    if module not in WORKER_IMPORTS:
+        WORKER_IMPORTS.append(module)
+
+
+def warm_worker(*modules: str) -> None:
+    """Each pool worker's initializer: import the flow's module (``modules``) and load jieba's dictionary.
 
     That is 2-4 s per fresh interpreter, which the first extract task would otherwise pay.
     A failure is left for that task to raise, where Prefect reports it: an initializer that
@@ -183,7 +137,8 @@ def warm_worker() -> None:
     try:
         import jieba
 
-        import flows.pipeline.etl  # noqa: F401 - what unpickling the extract task imports anyway
+        for module in modules:  # what unpickling the extract task imports anyway
+            importlib.import_module(module)
         from flows.warehouse.ledger_reference import load_ledger_reference
         from flows.warehouse.reference import load_reference
 
@@ -199,8 +154,8 @@ def _nothing() -> None:
     """A task for a fresh pool: submitting it makes the pool start a worker."""
 
 
-class ProcessTaskRunner(_WorkerSetup, ProcessPoolTaskRunner):
-    """Prefect's process pool, set up for its workers (see ``_open_for_workers``), started early.
+class ProcessTaskRunner(WorkerSetup, ProcessPoolTaskRunner):
+    """Prefect's process pool, set up for its workers (``open_for_workers``), started early.
 
     A process pool starts a worker only when a task is submitted, and a fresh worker spends
     2-4 s importing before its first task. The flow opens its task runner as the run starts,
@@ -212,9 +167,10 @@ class ProcessTaskRunner(_WorkerSetup, ProcessPoolTaskRunner):
         super().__init__(max_workers=max_workers, initializer=warm_worker)
 
     def _prepare(self, stack: ExitStack) -> None:
-        _open_for_workers(stack, self._max_workers)
+        open_for_workers(stack, self._max_workers)
 
     def __enter__(self) -> Any:
+        self._initargs = tuple(WORKER_IMPORTS)  # the modules known now: the flow's, once imported
         runner = super().__enter__()
         executor = getattr(self, "_executor", None)  # Prefect's ProcessPoolExecutor, once entered
         # A task running in a worker enters a copy of the flow's runner too (Prefect rebuilds
