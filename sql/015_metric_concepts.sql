@@ -35,7 +35,14 @@ SELECT
     c.name_zh AS concept_name_zh,
     c.name_en AS concept_name_en,
     c.concept_kind,
-    coalesce(d.region_district, d.region_city, d.region_province) AS region,
+    -- the most specific level, but not a district that only repeats the province's suffix
+    -- (dim_document may read 自治区 of 西藏自治区 as a district)
+    coalesce(
+        CASE WHEN NOT coalesce(ends_with(d.region_province, d.region_district), false)
+             THEN d.region_district END,
+        d.region_city,
+        d.region_province
+    ) AS region,
     d.region_province,
     d.region_city,
     d.region_district,

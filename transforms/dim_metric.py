@@ -1,6 +1,6 @@
 """``dim_metric``: the conformed metric dimension. Grain: one row per metric concept.
 
-``fct_metric.metric`` is the phrase as written (地区生产总值, 全省生产总值, GDP are one quantity);
+``fct_metric.metric`` is the phrase as written (GDP written three ways is one quantity);
 an analyst comparing documents needs one key per quantity. The concepts and their aliases are
 curated reference data (``seeds/metric_concepts.csv``, ``seeds/metric_concept_aliases.csv``), so
 adding a concept or an alias is a data change, not a code change. A level and its growth are two

@@ -63,7 +63,9 @@ def extract_documents(documents: pl.DataFrame) -> dict[str, pl.DataFrame]:
     # Issue 27: each fact's conformed metric; dim_metric rides along for loads that take every
     # frame (``build_tables``), and is not a per-batch table (not in EXTRACT_TABLES).
     concepts = load_dim_metric()
-    ledger["fct_metric"] = map_concepts(ledger["fct_metric"], concepts, load_concept_words(), ref)
+    ledger["fct_metric"] = map_concepts(
+        ledger["fct_metric"], concepts, load_concept_words(), ref, ledger["stg_sentences"]
+    )
     return {"stg_documents": docs, **ledger, "dim_metric": concepts}
 
 
