@@ -1,15 +1,15 @@
 -- Cases opened (立案), sanctions, problems raised and rectification measures per region and year,
 -- with the year before beside them (issue 27). 立案, 立案审查调查 and 立案数 are one concept in
--- dim_metric. A report may give a total and its parts: the largest figure of a region's year is
--- taken as its total (figures of different things are never added up).
+-- dim_metric. A report may give a total and its parts: the largest figure of a region's year in
+-- each unit (件, 人, 条, 项 …) is taken as its total (figures are never added up).
 WITH yearly AS (
     SELECT
         metric_concept_id,
         concept_name_zh,
         region,
         coalesce(year(as_of), report_year) AS year,
-        max(value) AS value,
-        any_value(unit) AS unit
+        unit,
+        max(value) AS value
     FROM v_metric_series
     WHERE concept_kind = 'level'
       AND value_type = 'actual'
@@ -25,6 +25,6 @@ SELECT
     year,
     value,
     unit,
-    lag(value) OVER (PARTITION BY metric_concept_id, region ORDER BY year) AS value_year_before
+    lag(value) OVER (PARTITION BY metric_concept_id, region, unit ORDER BY year) AS value_year_before
 FROM yearly
-ORDER BY concept, region, year;
+ORDER BY concept, region, unit, year;
