@@ -97,7 +97,7 @@ def chunk_tables(
     the dim_unit the run loads, so that what is checked is what is loaded.
     """
     if not group and all_unchanged:
-        return {"dim_unit": units}
+        return {"dim_unit": units, "dim_metric": load_dim_metric()}
     if group:
         tables = {
             name: pl.concat(
@@ -114,6 +114,7 @@ def chunk_tables(
     ids = tables["stg_documents"]["document_id"].implode()
     tables["raw_documents"] = raw.filter(pl.col("document_id").is_in(ids))
     tables["dim_unit"] = units
+    tables["dim_metric"] = load_dim_metric()  # reference data like dim_unit (issue 27)
     return tables
 
 
