@@ -79,7 +79,9 @@ CREATE TABLE IF NOT EXISTS fct_metric (
     value_type      VARCHAR,              -- actual or target (sql/011)
     section_id      VARCHAR,
     section_path    VARCHAR,
-    measure_id      VARCHAR               -- fct_measure the figure sits in, if any
+    measure_id      VARCHAR,              -- fct_measure the figure sits in, if any
+    metric_concept_id    VARCHAR,         -- dim_metric concept (sql/005 adds, sql/015 comments)
+    metric_concept_score DOUBLE
 );
 
 -- One row per flow run.

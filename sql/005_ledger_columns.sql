@@ -25,3 +25,6 @@ ALTER TABLE dim_document ADD COLUMN IF NOT EXISTS genre_source VARCHAR;
 -- fct_metric.value_type (issue 23, sql/011 comments it): added here, before 007 re-creates v_metric
 -- over fct_metric.*, so that the view has the column on a warehouse written before it.
 ALTER TABLE fct_metric ADD COLUMN IF NOT EXISTS value_type VARCHAR;
+-- fct_metric's conformed metric (issue 27, sql/015 comments it): added here for the same reason.
+ALTER TABLE fct_metric ADD COLUMN IF NOT EXISTS metric_concept_id VARCHAR;
+ALTER TABLE fct_metric ADD COLUMN IF NOT EXISTS metric_concept_score DOUBLE;

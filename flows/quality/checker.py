@@ -194,8 +194,9 @@ def _check(
     from flows.warehouse.tables import chunk_tables
 
     frames, parameters = dq.prepare_each(chunk_tables(group, raw, units, all_unchanged))
-    if not check_units:
+    if not check_units:  # reference data, the same in every chunk: checked with the first
         frames.pop("dim_unit", None)
+        frames.pop("dim_metric", None)
     if hold:
         run = _pools.setdefault(run_id, _Pools(parameters))
         for table in POOLED_TABLES:

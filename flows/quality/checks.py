@@ -46,6 +46,7 @@ TABLES = (
     "stg_sentences",
     "fct_metric",
     "dim_unit",
+    "dim_metric",
     "dim_document",
     "dim_section",
     "fct_rectification_item",
@@ -162,6 +163,9 @@ def prepare_each(
             tables.get("dim_unit"),
         ),
         "dim_unit": _dim_unit,
+        "dim_metric": lambda df: df.with_columns(
+            pl.col("aliases").list.len().fill_null(0).cast(pl.Int64).alias("alias_count")
+        ).drop("aliases"),
         "dim_document": lambda df: _dim_document(found(df, document_id="document"), texts, items),
         "dim_section": lambda df: _with_slices(
             found(df, document_id="document", parent_section_id="section"),
@@ -411,6 +415,15 @@ def _fct_metric(
         )
         .drop("_dict_factor")
     )
+    if "metric_concept_id" in frame.columns:  # issue 27: the mapped concept's unit family, from the seeds
+        from flows.warehouse.concept_reference import load_dim_metric
+
+        family = load_dim_metric().select(
+            "metric_concept_id",
+            pl.col("metric_concept_id").alias("metric_concept_id_found"),
+            pl.col("unit_family").alias("concept_unit_family"),
+        )
+        frame = frame.join(family, on="metric_concept_id", how="left")
     return _with_slices(frame, texts, {"source_slice": ("start_char", "end_char")})
 
 

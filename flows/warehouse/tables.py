@@ -14,9 +14,11 @@ from typing import Any
 
 import polars as pl
 
+from flows.warehouse.concept_reference import load_concept_words, load_dim_metric
 from flows.warehouse.ledger_reference import load_ledger_reference
 from flows.warehouse.reference import load_reference
 from transforms.fct_metric import fct_metric
+from transforms.fct_metric_concept import map_concepts
 from transforms.ledger import build_ledger
 from transforms.stg_documents import stg_documents
 from transforms.stg_sentences import stg_sentences
@@ -58,7 +60,13 @@ def extract_documents(documents: pl.DataFrame) -> dict[str, pl.DataFrame]:
         ref.plan_periods,
         ref.target_words,
     )
-    return {"stg_documents": docs, **ledger}
+    # Issue 27: each fact's conformed metric; dim_metric rides along for loads that take every
+    # frame (``build_tables``), and is not a per-batch table (not in EXTRACT_TABLES).
+    concepts = load_dim_metric()
+    ledger["fct_metric"] = map_concepts(
+        ledger["fct_metric"], concepts, load_concept_words(), ref, ledger["stg_sentences"]
+    )
+    return {"stg_documents": docs, **ledger, "dim_metric": concepts}
 
 
 def merge_org_units(parts: list[pl.DataFrame]) -> pl.DataFrame:
@@ -89,7 +97,7 @@ def chunk_tables(
     the dim_unit the run loads, so that what is checked is what is loaded.
     """
     if not group and all_unchanged:
-        return {"dim_unit": units}
+        return {"dim_unit": units, "dim_metric": load_dim_metric()}
     if group:
         tables = {
             name: pl.concat(
@@ -106,6 +114,7 @@ def chunk_tables(
     ids = tables["stg_documents"]["document_id"].implode()
     tables["raw_documents"] = raw.filter(pl.col("document_id").is_in(ids))
     tables["dim_unit"] = units
+    tables["dim_metric"] = load_dim_metric()  # reference data like dim_unit (issue 27)
     return tables
 
 
