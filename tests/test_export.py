@@ -191,7 +191,14 @@ def test_every_table_view_of_the_lake_has_the_warehouse_rows_and_types(
 def test_the_warehouse_views_are_recreated_on_the_lake_and_answer_the_same(
     seed_warehouse: Path, lake: LakeSummary
 ) -> None:
-    assert set(lake.views) == {"current_documents", "document_status", "v_document", "v_measure", "v_metric"}
+    assert set(lake.views) == {
+        "current_documents",
+        "document_status",
+        "v_document",
+        "v_measure",
+        "v_metric",
+        "v_metric_series",
+    }
     assert lake.views.index("current_documents") < lake.views.index("v_metric")  # v_metric uses it
     assert lake.database is not None
     for view in lake.views:

@@ -30,7 +30,7 @@ def test_clean_run_stores_dq_run_and_dq_result_and_writes_data_docs(
     etl(input_dir=str(SEEDS_RAW), warehouse_path=str(target))
 
     run = warehouse.query(target, "select * from dq_run").row(0, named=True)
-    assert run["success"] and run["failed_critical"] == 0 and run["tables"] == 11
+    assert run["success"] and run["failed_critical"] == 0 and run["tables"] == 12
     assert warehouse.query(target, "select count(*) n from dq_result")["n"][0] == run["checks"]
     assert (tmp_path / "dq" / "index.html").exists()
     # Written by the checker process while the flow loaded, and waited for before the flow ended.
@@ -119,7 +119,7 @@ def test_a_chunk_checked_in_the_checker_process_gives_the_rows_checked_here(tmp_
     assert there.equals(here)
     # A later chunk of the same run leaves dim_unit, the same table in every chunk, to the first.
     later = checker.check(group, raw, units, "r", check_units=False).result(timeout=300)
-    assert later.equals(here.filter(pl.col("table_name") != "dim_unit"))
+    assert later.equals(here.filter(~pl.col("table_name").is_in(["dim_unit", "dim_metric"])))
 
 
 def test_pooled_tables_left_under_the_budget_are_checked_once_when_the_run_finishes(tmp_path: Path) -> None:
@@ -147,7 +147,7 @@ def test_pooled_tables_left_under_the_budget_are_checked_once_when_the_run_finis
     whole = dq.validate_all(chunk_tables([first, second], raw, units), "h", with_counts=True)
 
     pooled = set(checker.POOLED_TABLES)  # the seeds' tables are far below the pools' budget
-    assert set(chunks[0]["table_name"]) == {"dim_unit", "dim_org_unit"}
+    assert set(chunks[0]["table_name"]) == {"dim_unit", "dim_metric", "dim_org_unit"}
     assert set(chunks[1]["table_name"]) == {"dim_org_unit"}
     assert set(final["table_name"]) == pooled
     verdict = ["table_name", "expectation", "severity", "success", "unexpected_count"]
@@ -204,7 +204,7 @@ def test_a_pooled_table_is_checked_once_its_pool_is_full_or_flushed(
     flushed = checker._check(parts[2:], raw, units, "q", False, False, True, flush=True)
     final = checker._finish("p")
 
-    assert tables(first) == {"dim_unit", "dim_org_unit"}
+    assert tables(first) == {"dim_unit", "dim_metric", "dim_org_unit"}
     assert tables(second) == full | {"dim_org_unit"}
     assert tables(third) == pooled | {"dim_org_unit"}
     assert tables(flushed) == pooled | {"dim_org_unit"}

@@ -106,6 +106,21 @@ PRE_GOLD_VOCABULARY = frozenset(
         ("seeds/genre_terms.txt", "常住人口城镇化率"),
         ("seeds/genre_terms.txt", "社会消费品零售总额"),
         ("seeds/genre_terms.txt", "科技型中小企业"),
+        # The headline indicators issue 27 itself names, as the metric concepts' names and aliases.
+        *(
+            (f"seeds/{name}", phrase)
+            for name in ("metric_concepts.csv", "metric_concept_aliases.csv")
+            for phrase in (
+                "一般公共预算收入",
+                "人均可支配收入",
+                "固定资产投资",
+                "地区生产总值",
+                "城镇新增就业",
+                "实际使用外资",
+                "居民人均可支配收入",
+                "社会消费品零售总额",
+            )
+        ),
     }
 )
 

@@ -66,6 +66,7 @@ from flows.quality import checker
 from flows.quality import checks as dq_checks
 from flows.settings import RAW_DIR, REPO_ROOT, SEEDS_DIR, default_warehouse
 from flows.warehouse import store as warehouse
+from flows.warehouse.concept_reference import load_dim_metric
 from flows.warehouse.ingest import quarantine_documents, read_folder
 from flows.warehouse.reference import load_reference
 from flows.warehouse.state import WarehouseWriteError, explain_write_error, known_documents, known_files
@@ -772,6 +773,7 @@ def load_tables(extraction: Extraction, raw: pl.DataFrame, units: pl.DataFrame) 
         **(staged_tables(extracted) if extracted else {t: empty_table(t) for t in EXTRACT_TABLES}),
         "raw_documents": raw,
         "dim_unit": units,
+        "dim_metric": load_dim_metric(),
     }
 
 
