@@ -148,7 +148,7 @@ def test_each_chunk_goes_as_it_fills_and_the_pools_with_finish(
 
     pooled = set(checker.POOLED_TABLES)  # the seeds' rows are far below the pools' budget
     assert handed == [1, 2, 3]
-    assert tables == [{"dim_unit", "dim_org_unit"}, {"dim_org_unit"}, {"dim_org_unit"}, pooled]
+    assert tables == [{"dim_unit", "dim_metric", "dim_org_unit"}, {"dim_org_unit"}, {"dim_org_unit"}, pooled]
     assert results.select(VERDICT).equals(verdict_of_one_chunk(seeds))
 
 
@@ -181,7 +181,7 @@ def test_the_last_round_hands_each_batch_over_and_the_first_back_flushes_the_poo
     pooled = set(checker.POOLED_TABLES)
     assert handed == [0, 1, 1]
     # The first two batches with every pool (flush), the last batch held, then its pools.
-    assert tables == [pooled | {"dim_unit", "dim_org_unit"}, {"dim_org_unit"}, pooled]
+    assert tables == [pooled | {"dim_unit", "dim_metric", "dim_org_unit"}, {"dim_org_unit"}, pooled]
     assert results.select(VERDICT).equals(verdict_of_one_chunk(seeds))
 
 

@@ -40,6 +40,8 @@ CHECKED = {
     "09_growth_rates",
     "10_supervision_by_body_and_action",
     "11_figures_per_section",
+    "12_gdp_growth_2025_and_2026_target_by_province",  # on the work reports: tests/test_metric_concepts.py
+    "13_cases_opened_and_rectification_counts_year_on_year",
 }
 
 
@@ -65,7 +67,7 @@ def yuan(written: str) -> float:
     return float(m[1]) * {"万": 1e4, "亿": 1e8, None: 1.0}[m[2]]
 
 
-def test_there_are_eleven_examples_each_saying_its_question_and_each_checked_here() -> None:
+def test_every_example_says_its_question_and_is_checked() -> None:
     assert {p.stem for p in EXAMPLES} == CHECKED
     for path in EXAMPLES:
         assert path.read_text(encoding="utf-8").startswith("-- "), path.name
@@ -322,3 +324,17 @@ def test_no_view_or_example_adds_up_figures() -> None:
     summing = re.compile(r"sum\s*\(\s*(?:\w+\.)?value_canonical", re.IGNORECASE)
     files = [*EXAMPLES, *sorted((REPO_ROOT / "sql").glob("*.sql"))]
     assert [f.name for f in files if summing.search(f.read_text(encoding="utf-8"))] == []
+
+
+def test_13_gives_the_rectification_counts_the_reports_state_with_their_region_and_year(
+    seed_warehouse: Path,
+) -> None:
+    """003 制定328条整改措施 (滨海新区, 2021) and 针对36个具体问题; 004 四方面、29项整改任务 (廊坊市)."""
+    rows = {
+        (r["concept"], r["region"], r["value"], r["unit"]): r
+        for r in answer(seed_warehouse, "13_cases_opened_and_rectification_counts_year_on_year")
+    }
+    assert rows[("整改措施", "滨海新区", 328.0, "条")]["year"] == 2021
+    assert ("反馈问题", "滨海新区", 36.0, "个") in rows
+    assert ("整改措施", "廊坊市", 29.0, "项") in rows
+    assert {r["concept"] for r in rows.values()} <= {"反馈问题", "处分", "整改措施", "问题线索", "立案"}
