@@ -161,7 +161,7 @@ def test_the_report_has_an_index_and_a_page_per_seed_document(
 
 def test_the_report_is_offline_and_self_contained(seed_report: Path) -> None:
     pages = sorted(seed_report.parent.glob("*.html"))
-    assert len(pages) == 6
+    assert len(pages) == 6 + len(list(seed_report.parent.glob("concept-*.html")))
     for path in pages:
         text = path.read_text(encoding="utf-8")
         page = parse(path)
@@ -190,6 +190,33 @@ def test_every_fact_is_highlighted_once_at_its_offsets(seed_warehouse: Path, see
         assert [m["id"] for m in page.marks] == [f"f-{s}-{e}" for s, e, _ in expected]
         for m in page.marks:
             assert m["data-value"] and m["data-unit"] and m["title"]
+
+
+def test_each_metric_concept_has_a_page_of_its_values_linked_to_their_highlighted_figures(
+    seed_warehouse: Path, seed_report: Path
+) -> None:
+    series = rows(
+        seed_warehouse,
+        "SELECT metric_concept_id, document_id, start_char, end_char, text FROM v_metric_series",
+    )
+    concepts = {c for c, *_ in series}
+    assert concepts  # the seeds state counts of 整改措施 and 反馈问题, which the concept list holds
+    assert {"rectification_measures", "feedback_problems"} <= concepts
+    pages = {p.name for p in seed_report.parent.glob("concept-*.html")}
+    assert pages == {report.concept_page_name(c) for c in concepts}
+    index = seed_report.read_text(encoding="utf-8")
+    for concept in concepts:
+        page = seed_report.parent / report.concept_page_name(concept)
+        links = [v for tag, k, v in parse(page).attributes if tag == "a" and k == "href" and "#f-" in v]
+        mine = [(d, s, e, t) for c, d, s, e, t in series if c == concept]
+        assert sorted(links) == sorted(f"{report.page_name(d)}#f-{s}-{e}" for d, s, e, _ in mine)
+        for document_id, start, end, text in mine:  # each link lands on the figure, highlighted
+            doc_page = parse(seed_report.parent / report.page_name(document_id))
+            marks = {m["id"]: t for m, t in zip(doc_page.marks, doc_page.mark_texts, strict=True)}
+            assert marks[f"f-{start}-{end}"] == text
+        assert "<svg" in page.read_text(encoding="utf-8")
+        assert f'href="{report.concept_page_name(concept)}"' in index
+    assert '<a href="concept-rectification_measures.html">整改措施' in index
 
 
 def test_a_figure_carries_value_unit_metric_as_of_and_section(
@@ -254,7 +281,7 @@ def test_the_templates_escape_everything_and_mark_nothing_safe() -> None:
     which is built escaped)."""
     folder = Path(report.__file__).parent / "templates"
     pages = sorted(p.name for p in folder.glob("*.html"))
-    assert pages == ["base.html", "document.html", "index.html", "macros.html", "text.html"]
+    assert pages == ["base.html", "concept.html", "document.html", "index.html", "macros.html", "text.html"]
     for name in pages:
         assert report._ENV.autoescape(name) is True  # select_autoescape for .html
         text = (folder / name).read_text(encoding="utf-8")

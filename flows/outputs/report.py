@@ -52,7 +52,7 @@ import hashlib
 import math
 import re
 from bisect import bisect_right
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -183,7 +183,9 @@ def build_report(warehouse: Path, out_dir: Path | None = None) -> Path:
         prev_doc = data.documents[i - 1] if i > 0 else None
         next_doc = data.documents[i + 1] if i + 1 < len(data.documents) else None
         pages[page_name(doc["document_id"])] = _document_page(data, doc, prev_doc, next_doc, generated)
-    for stale in out.glob("doc-*.html"):
+    for concept_id, rows in data.series.items():
+        pages[concept_page_name(concept_id)] = _concept_page(rows, generated)
+    for stale in [*out.glob("doc-*.html"), *out.glob("concept-*.html")]:
         if stale.name not in pages:
             stale.unlink()
     for name, text in pages.items():
@@ -196,6 +198,11 @@ def build_report(warehouse: Path, out_dir: Path | None = None) -> Path:
 def page_name(document_id: str) -> str:
     """The file name of a document's page (ids are hex; anything else is replaced, to be safe)."""
     return f"doc-{re.sub(r'[^0-9A-Za-z_-]', '_', document_id)}.html"
+
+
+def concept_page_name(concept_id: str) -> str:
+    """The file name of a metric concept's page (``dim_metric`` ids are snake case)."""
+    return f"concept-{re.sub(r'[^0-9A-Za-z_-]', '_', concept_id)}.html"
 
 
 # --------------------------------------------------------------------------------------------------
@@ -212,6 +219,7 @@ class ReportData:
     boilerplate: dict[str, list[tuple[int, int]]]
     items: dict[str, list[Row]]
     measures: dict[str, list[Row]]
+    series: dict[str, list[Row]]  # v_metric_series rows by metric concept
 
 
 def _rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[Row]:
@@ -281,6 +289,23 @@ def _load(con: duckdb.DuckDBPyConnection) -> ReportData:
         """,
     )
 
+    series: dict[str, list[Row]] = defaultdict(list)
+    has_series = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'v_metric_series'"
+    ).fetchall()[0][0]
+    if has_series:  # a warehouse written before the metric concepts has none
+        for r in _rows(
+            con,
+            """
+            SELECT v.metric_concept_id, v.concept_name_zh, v.concept_name_en, v.region, v.report_year,
+                   v.period, v.as_of, v.value_type, v.value, v.unit, v.change, v.metric, v.text,
+                   v.document_id, v.start_char, v.end_char, d.file_name
+            FROM v_metric_series v JOIN dim_document d USING (document_id)
+            ORDER BY v.metric_concept_id, v.region NULLS LAST, v.report_year, d.file_name, v.start_char
+            """,
+        ):
+            series[r["metric_concept_id"]].append(r)
+
     def ranges(rows: list[Row]) -> dict[str, list[tuple[int, int]]]:
         out: dict[str, list[tuple[int, int]]] = defaultdict(list)
         for r in rows:
@@ -294,6 +319,7 @@ def _load(con: duckdb.DuckDBPyConnection) -> ReportData:
         boilerplate=ranges(boilerplate),
         items=_by_document(items),
         measures=_by_document(measures),
+        series=dict(series),
     )
 
 
@@ -794,6 +820,15 @@ def _index_page(data: ReportData, warehouse: Path, generated: str) -> str:
             ("整改措施 measures", fmt_number(n_measures)),
         ],
         documents=documents,
+        concepts=[
+            {
+                "href": concept_page_name(concept_id),
+                "name": f"{rows[0]['concept_name_zh']} / {rows[0]['concept_name_en']}",
+                "values": len(rows),
+                "documents": len({r["document_id"] for r in rows}),
+            }
+            for concept_id, rows in sorted(data.series.items(), key=lambda kv: (-len(kv[1]), kv[0]))
+        ],
         charts=[
             _facts_chart(all_facts, "事实：类别 · 单位 / facts by kind and unit"),
             _money_chart(data),
@@ -848,6 +883,54 @@ def _document_page(
             for other, arrow in ((prev_doc, "←"), (next_doc, "→"))
             if other
         ],
+    )
+
+
+def _concept_page(rows: Sequence[Row], generated: str) -> str:
+    """One metric concept across documents: a table of its values, each linked to its highlighted
+    sentence on the document's page, and a chart of the values in the concept's commonest unit."""
+    first = rows[0]
+    label = f"{first['concept_name_zh']} / {first['concept_name_en']}"
+    values = [
+        {
+            "href": f"{page_name(r['document_id'])}#{_fig_id(r)}",
+            "text": r["text"],
+            "file_name": r["file_name"],
+            "region": r["region"],
+            "year": r["report_year"],
+            "when": _when(r),
+            "value_type": r["value_type"],
+            "value": fmt_number(r["value"]),
+            "unit": r["unit"],
+            "change": CHANGE_WORDS.get(r["change"] or "", "").split(" ")[0],
+            "metric": r["metric"],
+        }
+        for r in rows
+    ]
+    units = Counter(r["unit"] for r in rows if r["value"] is not None)
+    unit = units.most_common(1)[0][0] if units else ""
+    bars = [
+        (
+            f"{r['region'] or r['file_name']} {r['report_year'] or ''} {r['value_type'] or ''}".strip(),
+            float(r["value"]),
+            _kind_colour(None),
+        )
+        for r in rows
+        if r["unit"] == unit and r["value"] is not None
+    ][:40]
+    chart = hbar_chart(f"{label} ({unit})", bars, note="" if len(bars) < 40 else "前40个 / first 40 values")
+    return _render_page(
+        "concept.html",
+        label,
+        here=label,
+        label=label,
+        cards=[
+            ("数值 values", fmt_number(len(rows))),
+            ("文档 documents", fmt_number(len({r["document_id"] for r in rows}))),
+        ],
+        values=values,
+        chart=chart,
+        generated=generated,
     )
 
 
