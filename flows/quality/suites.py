@@ -105,7 +105,7 @@ class CheckResult:
     sample: str | None
     # For an expectation with ``mostly``: the threshold, and the rows its share is taken of
     # (every row for not-null checks, the non-null ones otherwise). The flow needs both to
-    # combine the results of several chunks (``flows.pipeline.etl.combine_results``).
+    # combine the results of several chunks (``flows.pipeline.check_queue.combine_results``).
     mostly: float | None = None
     considered: int | None = None
 
