@@ -10,4 +10,4 @@ from fct_metric m
 join dim_document d using (document_id)
 join stg_sentences s using (sentence_id)
 where m.kind = 'money' and m.unit_canonical = '元'
-order by d.title, yuan desc;
+order by d.title, yuan desc, m.start_char;

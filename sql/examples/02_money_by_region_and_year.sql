@@ -8,8 +8,9 @@ select
     m.unit_canonical as currency,
     count(*) as figures,
     max(m.value_canonical) as largest,
-    arg_max(m.metric, m.value_canonical) as largest_metric,
-    arg_max(m.text, m.value_canonical) as largest_as_written
+    -- ties on the value go to the earliest figure, so the answer is the same every time
+    arg_max(m.metric, (m.value_canonical, -m.start_char, m.document_id)) as largest_metric,
+    arg_max(m.text, (m.value_canonical, -m.start_char, m.document_id)) as largest_as_written
 from fct_metric m
 join dim_document d using (document_id)
 where m.kind = 'money'

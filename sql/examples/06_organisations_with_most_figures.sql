@@ -6,5 +6,5 @@ from bridge_sentence_org b
 join dim_org_unit o using (org_id)
 join fct_metric m on m.sentence_id = b.sentence_id
 group by all
-order by figures desc, sentences desc
+order by figures desc, sentences desc, o.name, o.type, o.level
 limit 20;

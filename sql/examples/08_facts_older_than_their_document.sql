@@ -6,4 +6,4 @@ from fct_metric m
 join dim_document d using (document_id)
 where m.as_of is not null and d.publish_date is not null
   and m.as_of < d.publish_date - interval 1 year
-order by days_older desc;
+order by days_older desc, m.doc, m.start_char;

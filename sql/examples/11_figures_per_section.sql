@@ -6,4 +6,4 @@ left join dim_section sec
   on sec.document_id = m.document_id and sec.path = split_part(m.section_path, '/', 1)
 where m.section_path is not null
 group by all
-order by m.doc, figures desc;
+order by m.doc, figures desc, top_section;
