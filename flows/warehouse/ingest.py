@@ -15,18 +15,20 @@ Decoding, in order:
 3. a known binary signature (PDF, Office, ZIP, images, executables) →
    quarantined, naming what the file looks like;
 4. a byte-order mark decides (UTF-8, UTF-16, UTF-32);
-5. NUL bytes in a regular pattern → UTF-16 without a mark;
-6. UTF-8 if the bytes are valid UTF-8 (random bytes almost never are);
-7. otherwise GB18030 (a superset of GBK and GB2312) or Big5 (CP950), whichever
-   reads as plausible Chinese: the share of common characters decides, because
-   both decoders accept nearly any byte pair and a wrong guess is silent garbage.
+5. UTF-8 if the bytes are valid UTF-8 (random bytes almost never are) and hold
+   no NUL;
+6. otherwise charset-normalizer picks the reading that is least chaotic among
+   UTF-16 (when NUL bytes show it), GB18030 (a superset of GBK and GB2312) and
+   Big5 (CP950); when every reading is noise the file is quarantined as garbled,
+   because both Chinese decoders accept nearly any byte pair and a wrong guess
+   is silent garbage.
 
 After decoding, control characters mean binary; an HTML page is reduced to its
 visible text with the standard library's ``html.parser`` (a real, tolerant
 parser), and that extracted text is what is stored, so every offset refers to
 it. Line ends become ``\\n``. The script (simplified or traditional) is decided
-by the share of traditional-only characters listed in
-``seeds/traditional_chars.txt``.
+by the share of traditional-only characters, as OpenCC's conversion table
+defines them.
 """
 
 from __future__ import annotations
@@ -43,22 +45,15 @@ from pathlib import Path
 
 import polars as pl
 
-from flows.settings import SEEDS_DIR
-
 # A report is a few hundred kilobytes; the largest seed is 96 KB. Past this the extractor would
 # run for minutes on one file, so the file is quarantined instead (it is not even read whole).
 MAX_BYTES = 16 * 1024 * 1024
-TRADITIONAL_CHARS_FILE = SEEDS_DIR / "traditional_chars.txt"
 # A document is 'traditional' when at least this share of its Han characters (and at least
 # TRADITIONAL_MIN_COUNT of them) are traditional-only. Simplified reports score 0 (seeds: 0 of
 # 58,000); traditional prose scores 0.2-0.35, so any threshold in between works.
 TRADITIONAL_MIN_SHARE = 0.05
 TRADITIONAL_MIN_COUNT = 3
 _BLOCK = 256  # files read into Python before they become a frame
-# Share of common characters below which a guessed decoding is called garbled; UTF-16 without
-# a byte-order mark must be read confidently, since UTF-8 and GB18030 are still to be tried.
-PLAUSIBLE_SHARE = 0.75
-CONFIDENT_SHARE = 0.9
 FIRST_BYTES = 16
 
 RAW_SCHEMA = {
@@ -215,55 +210,6 @@ def _binary_kind(data: bytes) -> str | None:
     return None
 
 
-@cache
-def _common_han() -> frozenset[str]:
-    """The frequent Han characters of simplified (GB2312 level 1) and traditional (Big5 level 1) use.
-
-    Derived from the standard library's codecs rather than shipped, because the
-    encodings' own level-1 sets are exactly "the characters people use most".
-    """
-    chars: set[str] = set()
-    for codec, leads in (("gb2312", range(0xB0, 0xD8)), ("big5", range(0xA4, 0xC7))):
-        for lead in leads:
-            for trail in (*range(0x40, 0x7F), *range(0xA1, 0xFF)):
-                try:
-                    chars.add(bytes([lead, trail]).decode(codec))
-                except UnicodeDecodeError:
-                    continue
-    return frozenset(chars)
-
-
-def _is_common(ch: str, han: frozenset[str]) -> bool:
-    o = ord(ch)
-    return (
-        0xA0 <= o <= 0x24F  # Latin-1 signs (° × ÷ ·) and pinyin (ā é ǚ), which GB2312 has
-        or 0x370 <= o <= 0x4FF  # Greek and Cyrillic, which GB2312 has too
-        or 0x2010 <= o <= 0x206F  # general punctuation: — … ‘’ “”
-        or 0x2150 <= o <= 0x218F  # number forms: Ⅰ Ⅱ
-        or 0x2460 <= o <= 0x24FF  # enclosed numbers: ① ⑴
-        or 0x25A0 <= o <= 0x25FF  # shapes used as bullets: ■ ● ○
-        or 0x3000 <= o <= 0x303F  # CJK punctuation: 、。《》「」
-        or 0xFF00 <= o <= 0xFFEF  # full-width forms: ０-９ ，：％
-        or ch in han
-    )
-
-
-def plausibility(text: str, sample: int = 100_000) -> float:
-    """Share of the non-ASCII characters (of a sample) that are common in Chinese text.
-
-    ASCII is left out because it decodes the same under every guess: what tells
-    a right guess from a wrong one is what the high bytes became. Real reports
-    score above 0.95 whatever their script; Big5 read as GB18030 or the
-    reverse, Latin-1 or Shift-JIS read as either, or random bytes, score far
-    lower (about 0.2-0.6). Text with no high bytes at all scores 1.
-    """
-    han = _common_han()
-    chars = [ch for ch in text[:sample] if ord(ch) >= 128 and not ch.isspace()]
-    if not chars:
-        return 1.0
-    return sum(1 for ch in chars if _is_common(ch, han)) / len(chars)
-
-
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x19\x1b-\x1f]")  # below 32, less \t \n \v \f \r and \x1a
 _HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
@@ -273,23 +219,27 @@ def _control_share(text: str) -> float:
     return len(_CONTROL.findall(sample)) / max(1, len(sample))
 
 
-def _utf16_without_bom(data: bytes) -> tuple[str, str] | None:
-    """``(text, encoding)`` when NUL-bearing bytes read as plausible UTF-16 in one byte order.
+def _detected(data: bytes, utf16: bool) -> tuple[str, str] | None:
+    """``(text, encoding)`` as charset-normalizer reads bytes that are not UTF-8, or None (garbled).
 
-    NUL bytes never occur in UTF-8 or GB18030 text but do in UTF-16 (ASCII, and
-    Chinese such as 一 = U+4E00). The wrong byte order reads as garbage, so the
-    plausibility score picks the order.
+    The candidates are the encodings Chinese reports come in: UTF-16 when NUL bytes
+    show it (NULs never occur in the others, and Shift-JIS or Latin-1 can pass for
+    UTF-16 otherwise), else GB18030 (a superset of GBK and GB2312) and Big5 (CP950).
+    charset-normalizer decodes with each and measures how chaotic the result reads;
+    it returns nothing when every reading is noise (binary data, Japanese, Latin-1).
+    A tie goes to GB18030: a handful of characters can read as either.
     """
-    if len(data) % 2 or b"\x00" not in data[:65536]:
+    from charset_normalizer import from_bytes  # imported on first use: most files are UTF-8
+
+    candidates = ["utf_16_le", "utf_16_be"] if utf16 else ["gb18030", "cp950"]
+    matches = from_bytes(data, cp_isolation=candidates)
+    best = matches.best()
+    if best is None:
         return None
-    for enc in ("utf-16-le", "utf-16-be"):
-        try:
-            text = data.decode(enc)
-        except UnicodeDecodeError:
-            continue
-        if plausibility(text) >= CONFIDENT_SHARE:
-            return text, enc
-    return None
+    tied = [m for m in matches if (m.chaos, m.coherence) == (best.chaos, best.coherence)]
+    chosen = next((m for m in tied if m.encoding == "gb18030"), best)
+    encoding = chosen.encoding.replace("_", "-")
+    return str(chosen), encoding
 
 
 def _checked(text: str, encoding: str) -> Decoded:
@@ -322,33 +272,25 @@ def decode(data: bytes, max_bytes: int = MAX_BYTES) -> Decoded:
                 return _checked(data.decode(enc), name)
             except UnicodeDecodeError:
                 return Decoded(None, None, f"starts with a {name} byte-order mark but is not valid {name}")
-    utf16 = _utf16_without_bom(data)
-    if utf16:
-        return _checked(*utf16)
-    try:  # valid UTF-8 is almost never an accident, however short
-        return _checked(data.decode("utf-8"), "utf-8")
-    except UnicodeDecodeError:
-        pass
-    guesses: list[tuple[float, str, str]] = []
-    # Both decoders accept most byte pairs, so decode both and keep the more plausible reading
-    # (GB18030 first, so it wins a tie).
-    for enc in ("gb18030", "cp950"):
-        try:
-            text = data.decode(enc)
+    utf16 = not len(data) % 2 and b"\x00" in data[:65536]
+    if not utf16:
+        try:  # valid UTF-8 is almost never an accident, however short
+            return _checked(data.decode("utf-8"), "utf-8")
         except UnicodeDecodeError:
-            continue
-        guesses.append((plausibility(text), enc, text))
-    if not guesses:
-        return Decoded(None, None, "not readable as text: neither UTF-8, UTF-16, GB18030/GBK nor Big5")
-    score, enc, text = max(guesses, key=lambda g: g[0])
-    if score >= PLAUSIBLE_SHARE:
-        return _checked(text, enc)
-    return Decoded(
-        None,
-        None,
-        f"garbled: read as {enc} only {score:.0%} of the non-ASCII characters are usual in Chinese text "
-        "(binary data, or an encoding other than UTF-8, UTF-16, GB18030/GBK and Big5)",
-    )
+            pass
+    detected = _detected(data, utf16)
+    if detected is None and utf16:
+        return Decoded(
+            None, None, "not readable as text: it holds NUL bytes but does not read as UTF-16 (binary data)"
+        )
+    if detected is None:
+        return Decoded(
+            None,
+            None,
+            "not readable as text: every reading as UTF-8, UTF-16, GB18030/GBK or Big5 is garbled "
+            "(binary data, or another encoding such as Latin-1 or Shift-JIS)",
+        )
+    return _checked(*detected)
 
 
 def _too_large(size: int, limit: int) -> str:
@@ -358,9 +300,25 @@ def _too_large(size: int, limit: int) -> str:
 
 @cache
 def traditional_chars() -> frozenset[str]:
-    """The traditional-only characters of ``seeds/traditional_chars.txt``."""
-    lines = TRADITIONAL_CHARS_FILE.read_text(encoding="utf-8").splitlines()
-    return frozenset(ch for line in lines if not line.startswith("#") for ch in line.strip())
+    """The traditional-only Han characters, as OpenCC's traditional→simplified table defines them.
+
+    A character is traditional-only when OpenCC simplifies it and it is not itself in
+    GB2312, the simplified character set (so 著, 乾 and 干, which simplified text
+    uses, do not count). Derived once per process, in about a tenth of a second.
+    """
+    import opencc  # imported on first use: a run with no documents needs none of it
+
+    chars = [chr(o) for o in range(0x3400, 0xA000)] + [chr(o) for o in range(0xF900, 0xFB00)]
+    simplified = opencc.OpenCC("t2s").convert("\n".join(chars)).split("\n")
+    return frozenset(ch for ch, s in zip(chars, simplified, strict=True) if s != ch and not _in_gb2312(ch))
+
+
+def _in_gb2312(ch: str) -> bool:
+    try:
+        ch.encode("gb2312")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 _HAN_CLASS = "[\u3400-\u9fff\uf900-\ufaff]"  # _HAN, for Polars' regex engine

@@ -20,6 +20,7 @@ from flows.warehouse.reference import load_reference
 from transforms.fct_metric import fct_metric
 from transforms.fct_metric_concept import map_concepts
 from transforms.ledger import build_ledger
+from transforms.simplified_reading import original_text, simplified_reading
 from transforms.stg_documents import stg_documents
 from transforms.stg_sentences import stg_sentences
 from transforms.temporal import flow_time
@@ -43,8 +44,12 @@ def extract_documents(documents: pl.DataFrame) -> dict[str, pl.DataFrame]:
     """Every table derived from a set of distinct documents: staging, metric facts and the ledger.
 
     The ledger marks boilerplate first, so no fact, item or measure comes from page furniture,
-    and gives each fact its section and measure.
+    and gives each fact its section and measure. Traditional-script documents are read in
+    their simplified reading and every sliced text is given back from the original
+    (``transforms.simplified_reading``), so facts still slice the stored text.
     """
+    original = documents
+    documents = simplified_reading(documents)
     ref = load_reference()
     ledger_ref = load_ledger_reference()
     docs = stg_documents(documents, ledger_ref.document_structure)
@@ -66,7 +71,7 @@ def extract_documents(documents: pl.DataFrame) -> dict[str, pl.DataFrame]:
     ledger["fct_metric"] = map_concepts(
         ledger["fct_metric"], concepts, load_concept_words(), ref, ledger["stg_sentences"]
     )
-    return {"stg_documents": docs, **ledger, "dim_metric": concepts}
+    return original_text({"stg_documents": docs, **ledger, "dim_metric": concepts}, original)
 
 
 def merge_org_units(parts: list[pl.DataFrame]) -> pl.DataFrame:
