@@ -3,7 +3,7 @@
 -- so a warehouse made before this file gains the columns and a new one is created with them.
 
 -- How the text was written: 'simplified', 'traditional' (share of traditional-only characters,
--- seeds/traditional_chars.txt), or 'none' (no Chinese characters to judge by).
+-- as OpenCC's table defines them), or 'none' (no Chinese characters to judge by).
 ALTER TABLE raw_documents ADD COLUMN IF NOT EXISTS script VARCHAR;
 -- Set when a run over the folder this file came from no longer found it (or could no longer
 -- read it). The row and its facts stay; NULL means the file is current.

@@ -175,7 +175,7 @@ def test_html_is_reduced_to_visible_text_and_offsets_refer_to_it(hostile) -> Non
     page = _by_name(raw)["page.html"]["text"]
     assert "巡视整改进展情况" in page and "投资 额1975亿元" in page
     assert "999999" not in page and "color" not in page and "请启用脚本" not in page
-    assert "<" not in page and "&gt;" not in page and "首页 > 通知公告" in page
+    assert "<" not in page and "&gt;" not in page and "首页" not in page  # the navigation is furniture
     con = duckdb.connect(str(target), read_only=True)
     try:
         bad = con.execute(

@@ -253,7 +253,9 @@ def test_a_warehouse_from_before_these_columns_is_upgraded_in_place(tmp_path: Pa
             con.register("f", tables[table].to_arrow())
             con.execute(f"insert into {table} by name select * from f")
             con.unregister("f")
-        con.register("f", raw.drop("script", "modified_ns").to_arrow())
+        old_columns = ("script", "modified_ns", "file_format", "file_sha256", "extracted_with")
+        old_columns += ("furniture_lines", "furniture_text", "layout_joins")
+        con.register("f", raw.drop(*old_columns).to_arrow())
         con.execute("insert into raw_documents by name select * from f")
     finally:
         con.close()
@@ -261,5 +263,7 @@ def test_a_warehouse_from_before_these_columns_is_upgraded_in_place(tmp_path: Pa
     assert stats["files_unchanged"] == 2
     assert rows(target, "select distinct script from raw_documents") == [("simplified",)]
     assert rows(target, "select count(*) from raw_documents where modified_ns is null") == [(0,)]
+    assert rows(target, "select distinct file_format from raw_documents") == [("txt",)]
+    assert rows(target, "select count(*) from raw_documents where file_sha256 is null") == [(0,)]
     assert rows(target, "select count(*) from document_version") == [(0,)]
     assert rows(target, "select count(*) from document_status where status = 'current'") == [(2,)]

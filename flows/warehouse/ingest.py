@@ -67,6 +67,12 @@ RAW_SCHEMA = {
     "script": pl.String,
     "ingested_at": pl.Datetime("us"),
     "text": pl.String,
+    "file_format": pl.String,
+    "file_sha256": pl.String,
+    "extracted_with": pl.String,
+    "furniture_lines": pl.Int32,
+    "furniture_text": pl.String,
+    "layout_joins": pl.Int32,
 }
 QUARANTINE_SCHEMA = {
     "source_path": pl.String,
@@ -79,7 +85,7 @@ QUARANTINE_SCHEMA = {
 # Magic numbers of files that are not text, whatever their name says.
 _SIGNATURES: tuple[tuple[bytes, str], ...] = (
     (b"%PDF-", "a PDF document"),
-    (b"PK\x03\x04", "a ZIP archive (or a .docx/.xlsx/.pptx Office file, which is one)"),
+    (b"PK\x03\x04", "a ZIP archive (or an .xlsx/.pptx Office file, which is one; .docx files are read)"),
     (b"PK\x05\x06", "an empty ZIP archive"),
     (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an old Microsoft Office file (.doc/.xls/.ppt)"),
     (b"{\\rtf", "an RTF document (save it as plain text)"),
@@ -483,6 +489,63 @@ def read_files(
     return raw, pl.DataFrame(bad, schema=QUARANTINE_SCHEMA)
 
 
+@dataclass(frozen=True)
+class Text:
+    """A file turned into the text that is stored, and what was done to get it."""
+
+    text: str
+    encoding: str
+    file_format: str
+    extracted_with: str
+    furniture_lines: int
+    furniture_text: str
+    layout_joins: int
+
+
+def to_text(data: bytes, suffix: str, limit: int = MAX_BYTES) -> Text | str:
+    """The text to store for a file's bytes, or why there is none (a sentence for the quarantine).
+
+    By the bytes, not the name: a PDF's text layer (pdfplumber) with the numbers its layout
+    split joined again; a Word file's paragraphs and tables (python-docx); otherwise the
+    bytes are decoded and an HTML page is reduced to its article (trafilatura, else its
+    visible text). Lines of page furniture (``seeds/page_furniture.csv``) are then
+    removed from every format, and line ends become ``\\n``. Everything downstream refers
+    to this text, so every offset slices it.
+    """
+    from flows.warehouse import formats, normalise
+
+    kind = formats.sniff_format(data, suffix)
+    joins = 0
+    try:
+        if kind == "pdf":
+            read = formats.read_pdf(data)
+            encoding = "pdf"
+        elif kind == "docx":
+            read = formats.read_docx(data)
+            encoding = "docx"
+        else:
+            decoded = decode(data, limit)
+            if decoded.text is None:
+                return decoded.reason or "unreadable"
+            encoding = decoded.encoding or "utf-8"
+            if _looks_like_html(decoded.text, suffix):
+                read = formats.read_html(decoded.text, html_to_text)
+                encoding = f"{encoding}+html"
+                if not read.text.strip():
+                    return "an HTML page with no visible text"
+            else:
+                read = formats.Read(decoded.text, "txt", f"decoded as {encoding}")
+    except formats.Unreadable as exc:
+        return exc.reason
+    text = read.text.replace("\r\n", "\n").replace("\r", "\n")
+    if read.file_format == "pdf":
+        text, joins = normalise.join_layout_splits(text)
+    text, furniture, removed = normalise.remove_furniture(text)
+    if not text.strip():
+        return "only white space, no text" if not furniture else "nothing but page furniture, no report text"
+    return Text(text, encoding, read.file_format, read.extracted_with, furniture, removed, joins + read.layout_joins)
+
+
 def _untouched(path: Path, stamp: tuple[int, int], limit: int) -> bool:
     """True when ``path`` is a regular file of the known size and modification time."""
     try:
@@ -516,17 +579,10 @@ def _read_one(path: Path, source: str, limit: int, now: datetime) -> dict[str, o
         return _quarantined(source, f"could not be read: {exc.strerror or exc}", b"", st.st_size, now)
     if len(data) > limit:  # it grew while we looked
         return _quarantined(source, _too_large(len(data), limit), data, len(data), now)
-    decoded = decode(data, limit)
-    if decoded.text is None:
-        return _quarantined(source, decoded.reason or "unreadable", data, len(data), now)
-    text, encoding = decoded.text, decoded.encoding or "utf-8"
-    if _looks_like_html(text, path.suffix):
-        text, encoding = html_to_text(text), f"{encoding}+html"
-        if not text.strip():
-            return _quarantined(source, "an HTML page with no visible text", data, len(data), now)
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    if not text.strip():
-        return _quarantined(source, "only white space, no text", data, len(data), now)
+    read = to_text(data, path.suffix, limit)
+    if isinstance(read, str):
+        return _quarantined(source, read, data, len(data), now)
+    text, encoding = read.text, read.encoding
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
     return {
         "document_id": digest[:16],
@@ -538,6 +594,12 @@ def _read_one(path: Path, source: str, limit: int, now: datetime) -> dict[str, o
         "encoding": encoding,
         "ingested_at": now,
         "text": text,
+        "file_format": read.file_format,
+        "file_sha256": hashlib.sha256(data).hexdigest(),
+        "extracted_with": read.extracted_with,
+        "furniture_lines": read.furniture_lines,
+        "furniture_text": read.furniture_text,
+        "layout_joins": read.layout_joins,
     }
 
 

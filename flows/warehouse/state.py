@@ -49,6 +49,12 @@ KNOWN_FILE_COLUMNS = (
     "modified_ns",
     "encoding",
     "script",
+    "file_format",
+    "file_sha256",
+    "extracted_with",
+    "furniture_lines",
+    "furniture_text",
+    "layout_joins",
 )
 
 
@@ -73,7 +79,8 @@ def known_files(path: Path) -> pl.DataFrame:
             return pl.DataFrame()
         rel = con.sql(
             f"select {', '.join(KNOWN_FILE_COLUMNS)} from raw_documents"
-            " where removed_at is null and modified_ns is not null"
+            # a file read before formats were recorded (no file_sha256) is read once more
+            " where removed_at is null and modified_ns is not null and file_sha256 is not null"
         )
         return pl.from_arrow(rel.to_arrow_table())  # type: ignore[return-value]
     finally:

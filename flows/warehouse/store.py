@@ -86,6 +86,12 @@ VERSION_COLUMNS = (
     "removed_at",
     "removed_reason",
     "text",
+    "file_format",
+    "file_sha256",
+    "extracted_with",
+    "furniture_lines",
+    "furniture_text",
+    "layout_joins",
 )
 # raw_documents columns that say when, not what: left out when comparing current states.
 _WHEN_COLUMNS = ("ingested_at", "modified_ns", "removed_at", "removed_reason")
@@ -393,8 +399,17 @@ def _reference(frames: Mapping[str, Frame]) -> list[str]:
 
 
 def _raw_frame(raw: pl.DataFrame) -> pl.DataFrame:
-    """The run's raw rows, with a null ``script`` / ``modified_ns`` when the caller predates them."""
-    missing = {"script": pl.String, "modified_ns": pl.Int64}
+    """The run's raw rows, with null columns where the caller predates them (``script``, formats)."""
+    missing = {
+        "script": pl.String,
+        "modified_ns": pl.Int64,
+        "file_format": pl.String,
+        "file_sha256": pl.String,
+        "extracted_with": pl.String,
+        "furniture_lines": pl.Int32,
+        "furniture_text": pl.String,
+        "layout_joins": pl.Int32,
+    }
     absent = [pl.lit(None, dtype=t).alias(c) for c, t in missing.items() if c not in raw.columns]
     return raw.with_columns(absent)
 
