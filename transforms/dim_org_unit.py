@@ -193,7 +193,10 @@ def _posseg() -> ModuleType:
     import jieba
     import jieba.posseg
 
+    from transforms import pos_viterbi
+
     jieba.setLogLevel(logging.WARNING)
+    pos_viterbi.install(jieba.posseg)
     return jieba.posseg
 
 
