@@ -15,7 +15,12 @@ import json
 import logging
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import polars as pl
 
 # Prefect reads these at import time: no telemetry from a machine without internet.
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
@@ -349,17 +354,43 @@ def extract_rows(paths: list[Path]) -> list[dict[str, object]]:
     if raw.height == 0:
         return []
     facts = build_tables(raw)["fct_metric"]
+    to_file = _file_offsets(raw)
     out = []
     for r in facts.iter_rows(named=True):
         row = {
             k: r[k]
             for k in ("doc", "text", "number", "unit", "kind", "approx", "change", "metric", "borderline")
         }
-        row["start"], row["end"] = r["start_char"], r["end_char"]
+        move = to_file.get(r["document_id"])
+        start = move(r["start_char"]) if move else r["start_char"]
+        row["start"], row["end"] = start, start + (r["end_char"] - r["start_char"])
         row.update({k: r[k] for k in EXTRA_FIELDS})
         row["as_of"] = r["as_of"].isoformat() if r["as_of"] else None
         out.append({k: row[k] for k in [*GUIDE_FIELDS, *EXTRA_FIELDS]})
     return out
+
+
+def _file_offsets(raw: pl.DataFrame) -> dict[str, Callable[[int], int]]:
+    """Per text document, how its stored offsets move into the file (``flows.warehouse.file_offsets``).
+
+    Only where furniture lines were removed: the file is read again and decoded as the
+    run decoded it, so ``start``/``end`` slice the file as ``open()`` reads it.
+    """
+    import polars as pl
+
+    from flows.warehouse.file_offsets import stored_to_file
+    from flows.warehouse.ingest import decode
+
+    moves: dict[str, Callable[[int], int]] = {}
+    cut = raw.filter((pl.col("file_format") == "txt") & (pl.col("furniture_lines") > 0))
+    for doc, path, text in cut.unique("document_id").select("document_id", "source_path", "text").iter_rows():
+        decoded = decode(Path(path).read_bytes())
+        if decoded.text is not None:
+            original = decoded.text.replace("\r\n", "\n").replace("\r", "\n")
+            move = stored_to_file(original, text)
+            if move is not None:
+                moves[doc] = move
+    return moves
 
 
 def _cmd_extract(args: argparse.Namespace) -> int:
