@@ -96,7 +96,7 @@ def _best(
     if not clean:
         return None, None
     growth_word = any(h in phrase for h in _GROWTH_HINTS)
-    phrase_words: frozenset[str] | None = None
+    phrase_words: str | None = None  # the phrase's words joined by a separator no alias holds
     best: tuple[float, int, int, str] | None = None
     for concept_id, alias, concept_kind, order in candidates:
         if concept_id.endswith(AVERAGE_SUFFIX):
@@ -106,11 +106,12 @@ def _best(
             score = len(alias) / len(clean)
         else:
             if phrase_words is None:
-                phrase_words = _words(clean)
+                phrase_words = "\x01".join(_words(clean))
             needed = words_of.get(alias, frozenset())
             # a word of the alias is a word of the phrase or inside one: jieba keeps a compound
             # of the genre's dictionary whole, so the alias's 生产总值 sits inside the phrase's word
-            if not needed or not all(any(w in pw for pw in phrase_words) for w in needed):
+            # (one substring search over the joined words: a match cannot span the separator)
+            if not needed or not all(w in phrase_words for w in needed):
                 continue
             rest = clean
             for w in needed:
