@@ -28,12 +28,16 @@ REPORT = [
     "今年主要预期目标是：地区生产总值增长5%左右。",
     "我们将推动3D打印、数据下载服务等新业态发展。",
 ]
+TABLE = [("指标", "增速"), ("地区生产总值", "5.2%")]
 FURNITURE = ("下载", "打印", "全屏", "收藏", "字号", "分享到", "ICP备", "联系电话", "当前位置", "网站标识码")
 
 
 def page() -> str:
     """A government page as saved from a browser: the article sits among the site's chrome."""
-    paragraphs = "\n".join(f"<p>{line}</p>" for line in REPORT)
+    paragraphs = "\n".join(f"<p>{line}</p>" for line in REPORT[:5])
+    rows = "".join(f"<tr><td>{a}</td><td>{b}</td></tr>" for a, b in TABLE)
+    paragraphs += f"<table>{rows}</table>"
+    paragraphs += "\n".join(f"<p>{line}</p>" for line in REPORT[5:])
     return f"""<!DOCTYPE html>
 <html lang="zh-CN"><head><meta charset="utf-8"><title>{TITLE}_某市人民政府门户网站</title>
 <meta name="ArticleTitle" content="{TITLE}"><meta name="PubDate" content="2024-01-05 09:30">
@@ -86,7 +90,7 @@ def docx_bytes() -> bytes:
     for line in REPORT[:5]:
         document.add_paragraph(line)
     table = document.add_table(rows=2, cols=2)
-    for r, row in enumerate([("指标", "增速"), ("地区生产总值", "5.2%")]):
+    for r, row in enumerate(TABLE):
         for c, value in enumerate(row):
             table.cell(r, c).text = value
     for line in REPORT[5:]:
@@ -109,6 +113,13 @@ def assert_is_the_report(lines: list[str]) -> None:
         assert not any(word in line for word in FURNITURE if line not in REPORT), line
 
 
+def assert_table_between(lines: list[str], before: str, after: str) -> None:
+    """The fixtures' table, a row a line with its cells tab-separated, where the file has it."""
+    table = lines.index("指标\t增速")
+    assert lines[table + 1] == "地区生产总值\t5.2%"
+    assert lines[table - 1] == before and lines[table + 2] == after
+
+
 def test_a_web_page_gives_its_article_headed_by_title_publisher_and_date() -> None:
     read = read_html(page(), html_to_text)
     assert read.file_format == "html" and read.extracted_with.startswith("trafilatura ")
@@ -116,6 +127,7 @@ def test_a_web_page_gives_its_article_headed_by_title_publisher_and_date() -> No
     assert lines[0] == TITLE
     assert "来源：某市日报" in lines[1] and "2024-01-05" in lines[1]
     assert_is_the_report(lines)
+    assert_table_between(lines, REPORT[4], REPORT[5])
     assert "var tracker" not in read.text and "政务公开" not in read.text
 
 
@@ -145,9 +157,7 @@ def test_a_word_file_gives_paragraphs_and_table_rows_in_document_order() -> None
     lines = stored(read)
     assert lines[0] == TITLE
     assert_is_the_report(lines)
-    table = lines.index("指标\t增速")
-    assert lines[table + 1] == "地区生产总值\t5.2%"
-    assert lines[table - 1] == REPORT[4] and lines[table + 2] == REPORT[5]
+    assert_table_between(lines, REPORT[4], REPORT[5])
 
 
 def test_a_scanned_pdf_is_unreadable_for_want_of_a_text_layer() -> None:

@@ -205,6 +205,20 @@ def _page_header(html: str, visible: str, title: str | None, date: str | None) -
     return [*header, *([source] if source else [])]
 
 
+def _html_line(line: str) -> str:
+    """One line of trafilatura's text; a table row (``| a | b |``) as tab-separated cells.
+
+    Tab-separated, as ``read_docx`` writes a row, so a table reads the same from either; a
+    Markdown rule line (``|---|``) is dropped.
+    """
+    line = " ".join(line.split())
+    if len(line) > 1 and line[0] == "|" and line[-1] == "|":
+        if not line.strip("|-: "):
+            return ""
+        return "\t".join(cell.strip() for cell in line[1:-1].split(" | "))
+    return line
+
+
 def read_html(html: str, fallback: Callable[[str], str]) -> Read:
     """A web page's main text (trafilatura), headed by its title, publisher and date.
 
@@ -223,7 +237,7 @@ def read_html(html: str, fallback: Callable[[str], str]) -> Read:
     share = len("".join(main.split())) / max(1, len("".join(visible.split())))
     if not main or share < MIN_MAIN_SHARE:
         return Read(visible, "html", "html.parser", 0)
-    body = [" ".join(line.split()) for line in main.replace("\r\n", "\n").splitlines()]
+    body = [_html_line(line) for line in main.replace("\r\n", "\n").splitlines()]
     body = [line for line in body if line]
     header = _page_header(html, visible, getattr(doc, "title", None), getattr(doc, "date", None))
     if header and body and body[0] == header[0]:
