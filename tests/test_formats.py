@@ -202,3 +202,6 @@ def test_formats_are_sniffed_from_the_bytes_not_the_name() -> None:
     assert sniff_format(other_zip.getvalue(), ".xlsx") is None
     assert sniff_format(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 100, ".doc") is None  # legacy .doc
     assert sniff_format("各位代表：".encode(), ".txt") is None
+    assert sniff_format("附件格式：%PDF-1.4 或 Word。".encode(), ".txt") is None  # names the marker
+    assert sniff_format(b"\xef\xbb\xbf\n" + pdf_bytes(REPORT), ".pdf") == "pdf"
+    assert sniff_format(docx_bytes()[:200], ".docx") == "docx"  # broken: read_docx says so

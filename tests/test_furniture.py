@@ -85,6 +85,13 @@ def test_blank_lines_inside_a_block_of_furniture_go_with_it_and_others_stay() ->
     assert removed == 4
 
 
+def test_a_pdf_page_number_goes_and_a_fraction_in_a_table_stays() -> None:
+    text = "全年新增就业3.6万人。\n- 3 -\n第3页 共10页\n城镇化率提高。\n占比\n3/10\n"
+    clean, removed, lines = remove_furniture(text)
+    assert clean == "全年新增就业3.6万人。\n城镇化率提高。\n占比\n3/10\n"
+    assert (removed, lines) == (2, "- 3 -\n第3页 共10页")
+
+
 def test_a_malformed_furniture_row_is_refused_when_loaded(tmp_path: Path) -> None:
     bad = tmp_path / "furniture.csv"
     bad.write_text("pattern,kind,match,scope,why\n下载,page_tools,exact,everywhere,typo\n", encoding="utf-8")

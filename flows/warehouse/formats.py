@@ -61,13 +61,14 @@ def _version(package: str) -> str:
 def sniff_format(data: bytes, suffix: str = "") -> str | None:
     """``'pdf'`` or ``'docx'`` when the bytes are one (whatever the name says), else None.
 
-    A PDF starts with ``%PDF-`` (some writers put a few bytes before it, so the first
-    kilobyte is searched); a .docx is a ZIP archive holding ``word/document.xml``. Anything
-    else, a legacy .doc (OLE) file included, is None: the caller decodes it as text or
-    quarantines it as it always has. ``suffix`` is not trusted, only used to say nothing for
-    a ZIP that is not a Word file.
+    A PDF starts with ``%PDF-`` (after white space or a byte-order mark, which some writers
+    leave; a text that mentions the marker further on is not a PDF); a .docx is a ZIP archive
+    holding ``word/document.xml``. Anything else, a legacy .doc (OLE) file included, is None:
+    the caller decodes it as text or quarantines it as it always has. ``suffix`` decides
+    nothing but a broken ZIP named ``.docx``: that is called 'docx', so that ``read_docx``
+    says it is a damaged Word file rather than the caller calling it a ZIP archive.
     """
-    if b"%PDF-" in data[:1024]:
+    if data.lstrip(b"\xef\xbb\xbf \t\r\n\x00")[:5] == b"%PDF-":
         return "pdf"
     if data.startswith(_ZIP_MAGIC):
         try:
@@ -180,7 +181,7 @@ def _states_date(html: str, date: str) -> bool:
     return any(s in html for s in spellings)
 
 
-def _page_header(html: str, visible: str, title: str | None, date: str | None) -> list[str]:
+def _page_header(html: str, visible: str, first_body: str, title: str | None, date: str | None) -> list[str]:
     """The first lines: the title, then ``来源：X  date`` as far as the page states them.
 
     trafilatura returns the article without them, but title and date detection downstream
@@ -188,6 +189,8 @@ def _page_header(html: str, visible: str, title: str | None, date: str | None) -
     """
     publisher = None
     lines = visible.splitlines()
+    if first_body in lines:  # the page's head, above the article: a 来源 in its prose is not taken
+        lines = lines[: lines.index(first_body)]
     for i, line in enumerate(lines):
         m = _PUBLISHER.match(line.strip())
         if m:
@@ -239,7 +242,7 @@ def read_html(html: str, fallback: Callable[[str], str]) -> Read:
         return Read(visible, "html", "html.parser", 0)
     body = [_html_line(line) for line in main.replace("\r\n", "\n").splitlines()]
     body = [line for line in body if line]
-    header = _page_header(html, visible, getattr(doc, "title", None), getattr(doc, "date", None))
+    header = _page_header(html, visible, body[0], getattr(doc, "title", None), getattr(doc, "date", None))
     if header and body and body[0] == header[0]:
         header = header[1:]  # the article already starts with its title
     return Read("\n".join([*header, *body]) + "\n", "html", _version("trafilatura"), 0)

@@ -17,12 +17,13 @@ report it and a reader can check it; neither touches DuckDB or Prefect.
 
 from __future__ import annotations
 
-import csv
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+
+import polars as pl
 
 from flows.settings import SEEDS_DIR
 
@@ -81,22 +82,22 @@ def load_furniture(path: Path = FURNITURE_FILE) -> Furniture:
     exact: dict[str, str] = {}
     prefixes: list[tuple[str, str]] = []
     patterns: list[tuple[re.Pattern[str], str]] = []
-    with path.open(encoding="utf-8", newline="") as fh:
-        for number, row in enumerate(csv.DictReader(fh), start=2):
-            pattern, match, scope = row["pattern"], row["match"], row["scope"]
-            if scope not in SCOPES:
-                raise ValueError(f"{path.name} line {number}: scope {scope!r} is not one of {SCOPES}")
-            if match == "exact":
-                exact.setdefault(pattern.strip(_STRIP), scope)
-            elif match == "prefix":
-                prefixes.append((pattern, scope))
-            elif match == "regex":
-                try:
-                    patterns.append((re.compile(pattern), scope))
-                except re.error as exc:
-                    raise ValueError(f"{path.name} line {number}: bad regex {pattern!r}: {exc}") from exc
-            else:
-                raise ValueError(f"{path.name} line {number}: match {match!r} is not exact, prefix or regex")
+    # Every column is text (as ledger_reference reads its seeds): a pattern must stay a string.
+    rows = pl.read_csv(path, infer_schema=False).select("pattern", "match", "scope").iter_rows()
+    for number, (pattern, match, scope) in enumerate(rows, start=2):
+        if scope not in SCOPES:
+            raise ValueError(f"{path.name} line {number}: scope {scope!r} is not one of {SCOPES}")
+        if match == "exact":
+            exact.setdefault(pattern.strip(_STRIP), scope)
+        elif match == "prefix":
+            prefixes.append((pattern, scope))
+        elif match == "regex":
+            try:
+                patterns.append((re.compile(pattern), scope))
+            except re.error as exc:
+                raise ValueError(f"{path.name} line {number}: bad regex {pattern!r}: {exc}") from exc
+        else:
+            raise ValueError(f"{path.name} line {number}: match {match!r} is not exact, prefix or regex")
     return Furniture(exact, tuple(prefixes), tuple(patterns))
 
 
@@ -187,8 +188,7 @@ def _unit_pattern(seeds_dir: Path = SEEDS_DIR) -> str:
     """
     words: set[str] = set()
     for name in ("units.csv", "multipliers.csv"):
-        with (seeds_dir / name).open(encoding="utf-8", newline="") as fh:
-            words.update(row["written"] for row in csv.DictReader(fh) if row["written"])
+        words.update(w for w in pl.read_csv(seeds_dir / name, infer_schema=False)["written"] if w)
     kept = sorted((w for w in words if not w[0].isascii() or w[0] == "%"), key=lambda w: (-len(w), w))
     return "|".join(re.escape(w) for w in kept)
 
