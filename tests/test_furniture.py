@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from flows.warehouse.normalise import join_layout_splits, load_furniture, remove_furniture
 from tests.conftest import REPO_ROOT
@@ -137,6 +139,25 @@ def test_numbers_split_by_the_layout_are_joined(split: str, joined: str) -> None
 )
 def test_separate_numbers_are_not_joined(apart: str) -> None:
     assert join_layout_splits(apart) == (apart, 0)
+
+
+_FULL_WIDTH = str.maketrans("０１２３４５６７８９．％", "0123456789.%")
+
+
+_SPLIT_ALPHABET = [*"0123456789 \n\t.%亿元年个第增长，。a、)-", "１", "２", "．", "％", "\u3000"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(st.sampled_from(_SPLIT_ALPHABET)))
+def test_joining_only_drops_white_space_and_narrows_full_width_and_is_done_in_one_pass(text: str) -> None:
+    joined, joins = join_layout_splits(text)
+
+    def key(t: str) -> str:
+        return "".join(t.translate(_FULL_WIDTH).split())
+
+    assert key(joined) == key(text)
+    assert (joins == 0) == (joined == text)
+    assert join_layout_splits(joined) == (joined, 0)
 
 
 @pytest.mark.slow

@@ -245,9 +245,8 @@ def join_layout_splits(text: str) -> tuple[str, int]:
 
         return wrapped
 
-    text = _FULL_NUMBER.sub(
-        count(lambda m: m.group().translate(_FULL_DIGITS).replace("．", ".").replace("％", "%")), text
-    )
+    full_width = count(lambda m: m.group().translate(_FULL_DIGITS).replace("．", ".").replace("％", "%"))
+    text = _FULL_NUMBER.sub(full_width, text)
     text = _LETTER_SPACED.sub(count(lambda m: re.sub(_SPACE, "", m.group())), text)
     units = _unit_pattern()
     text = re.sub(rf"(?<=[0-9]){_SPACE}(?=(?:{units}))", count(lambda m: ""), text)
@@ -255,4 +254,5 @@ def join_layout_splits(text: str) -> tuple[str, int]:
     text = _break_pattern().sub(
         count(lambda m: "" if _line_break_join(m.string, m, unit_start) else m.group()), text
     )
-    return text, joins
+    # Once more: a full-width sign that a join has just put after a digit (5 ％ → 5％).
+    return _FULL_NUMBER.sub(full_width, text), joins
