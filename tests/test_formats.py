@@ -145,6 +145,26 @@ def test_a_pdf_gives_its_text_layer_in_reading_order() -> None:
     assert read.layout_joins == 0 and read.text.endswith("\n") and "\r" not in read.text
 
 
+def wrap(paragraph: str, width: float) -> list[str]:
+    """The paragraph cut into lines of ``width`` Chinese characters (a digit is half one)."""
+    lines, line, used = [], "", 0.0
+    for ch in paragraph:
+        w = 0.5 if ch.isascii() else 1.0
+        if used + w > width:
+            lines, line, used = [*lines, line], "", 0.0
+        line, used = line + ch, used + w
+    return [*lines, line]
+
+
+def test_a_paragraph_the_pdf_broke_into_lines_is_one_line_again() -> None:
+    paragraph = "".join(REPORT[3:7])  # four sentences, one paragraph
+    lines = [TITLE, REPORT[2], *wrap(paragraph, 24), REPORT[7], REPORT[8]]
+    assert len(lines) > 7
+    read = read_pdf(pdf_bytes(lines))
+    assert read.text.splitlines() == [TITLE, REPORT[2], paragraph, REPORT[7], REPORT[8]]
+    assert read.reflowed_lines == len(lines) - 5
+
+
 def test_a_pdf_with_numbers_split_by_its_layout_is_joined_and_counted() -> None:
     read = read_pdf(pdf_bytes(["出口总额 1 6 5 5 亿美元，增长１２．５％。"]))
     assert read.text == "出口总额 1655亿美元，增长12.5%。\n"

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flows.warehouse.normalise import join_layout_splits, load_furniture, remove_furniture
+from flows.warehouse.normalise import join_layout_splits, load_furniture, reflow_lines, remove_furniture
 from tests.conftest import REPO_ROOT
 
 CORPUS = REPO_ROOT.parent / "shared" / "corpus" / "work-reports"
@@ -139,6 +139,43 @@ def test_numbers_split_by_the_layout_are_joined(split: str, joined: str) -> None
 )
 def test_separate_numbers_are_not_joined(apart: str) -> None:
     assert join_layout_splits(apart) == (apart, 0)
+
+
+def test_full_lines_that_do_not_end_a_sentence_are_joined_to_the_next() -> None:
+    page = "\n".join(
+        [
+            "一、工作回顾",
+            "过去一年，全市地区生产总值增长5.2%，经济运行稳中向好，全年完成固定",
+            "资产投资120亿元，产业投资占比提高，我们制定32条措施支持民营经济发",
+            "展，新增经营主体1.8万户。",
+            "（一）稳增长",
+            "城镇新增就业3.6万人。",
+        ]
+    )
+    text, joins = reflow_lines(page)
+    assert joins == 2
+    assert text.splitlines()[1].endswith("发展，新增经营主体1.8万户。")
+    assert text.splitlines()[2:] == ["（一）稳增长", "城镇新增就业3.6万人。"]
+
+
+def test_headings_items_and_table_rows_are_not_reflowed() -> None:
+    table = "\n".join(
+        [
+            "指标 2022年 2023年 2024年 增速",
+            "地区生产总值 5.2 6.1 5.0 较快增长",
+            "一般公共预算收入 3.1 2.0 4.4 稳定增长",
+        ]
+    )
+    assert reflow_lines(table) == (table, 0)
+    items = "\n".join(
+        [
+            "我们将重点抓好以下几个方面的工作，推动经济持续回升向好，努力完成全年目标",
+            "一、扩大内需",
+            "二、稳定就业",
+        ]
+    )
+    assert reflow_lines(items) == (items, 0)
+    assert reflow_lines("短\n两行") == ("短\n两行", 0)  # too few lines to know the column's width
 
 
 _FULL_WIDTH = str.maketrans("０１２３４５６７８９．％", "0123456789.%")

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-from flows.warehouse.normalise import join_layout_splits
+from flows.warehouse.normalise import join_layout_splits, reflow_lines
 
 # trafilatura text shorter than this share of the page's visible text is called "found
 # nothing": the main-text heuristics then latched onto a teaser or a caption, not the report,
@@ -40,6 +40,7 @@ class Read:
     file_format: str  # 'txt' | 'html' | 'pdf' | 'docx'
     extracted_with: str  # the library and its version, e.g. 'pdfplumber 0.11.11', or 'html.parser'
     layout_joins: int = 0  # numbers normalise.join_layout_splits joined (PDF only)
+    reflowed_lines: int = 0  # line breaks normalise.reflow_lines joined inside paragraphs (PDF only)
 
 
 class Unreadable(Exception):
@@ -93,8 +94,10 @@ def read_pdf(data: bytes) -> Read:
     """The PDF's text layer, page by page (joined with ``"\\n"``), numbers rejoined.
 
     Raises ``Unreadable`` for a PDF that needs a password, one that is damaged, and one
-    with no text on any page (a scan: no OCR is done here). The text goes through
-    ``normalise.join_layout_splits``; ``layout_joins`` counts what it joined.
+    with no text on any page (a scan: no OCR is done here). Each page's lines go through
+    ``normalise.reflow_lines`` (a paragraph's lines become one line again; counted in
+    ``reflowed_lines``), then the text through ``normalise.join_layout_splits`` (counted in
+    ``layout_joins``).
     """
     import pdfplumber
     from pdfminer.pdfdocument import PDFEncryptionError, PDFPasswordIncorrect
@@ -116,9 +119,9 @@ def read_pdf(data: bytes) -> Read:
     if sum(len(m) for page in pages for m in _CID.findall(page)) > chars / 2:
         # Glyph numbers without a map to characters: the text layer exists but says nothing.
         raise Unreadable("a PDF whose fonts carry no character map: its text layer reads as (cid:N) codes")
-    text = "\n".join(page.strip("\n") for page in pages).replace("\r\n", "\n").replace("\r", "\n")
-    text, joins = join_layout_splits(text)
-    return Read(text.strip() + "\n", "pdf", _version("pdfplumber"), joins)
+    reflowed = [reflow_lines(page.replace("\r\n", "\n").replace("\r", "\n").strip("\n")) for page in pages]
+    text, joins = join_layout_splits("\n".join(page for page, _ in reflowed))
+    return Read(text.strip() + "\n", "pdf", _version("pdfplumber"), joins, sum(n for _, n in reflowed))
 
 
 def _docx_blocks(document: Any) -> Iterator[str]:

@@ -1,4 +1,4 @@
-"""Normalising a report's text before it is stored: two documented, counted steps.
+"""Normalising a report's text before it is stored: three documented, counted steps.
 
 Both are pure ``str → str`` functions that also say how much they changed, so a run can
 report it and a reader can check it; neither touches DuckDB or Prefect.
@@ -8,6 +8,9 @@ report it and a reader can check it; neither touches DuckDB or Prefect.
   (``1 6 5 5 亿美元``), a line break inside a number or between a number and its unit,
   full-width digits (``１２．５％``). The extractor reads a number as one run of digits,
   so these are joined, conservatively: two separate numbers are never joined.
+* ``reflow_lines`` (a PDF page's text only): a PDF breaks a paragraph into the page's
+  lines, and the extractor ends a sentence at a line break, so a line that runs the full
+  width of the page and does not end a sentence is joined to the next.
 * ``remove_furniture`` (every format): a page scraped or saved from a government site
   carries its controls as lines of text (下载 打印 全屏 收藏, the 字号 control, share bars,
   breadcrumbs, footers). They are not part of the report, so whole lines that match
@@ -256,3 +259,63 @@ def join_layout_splits(text: str) -> tuple[str, int]:
     )
     # Once more: a full-width sign that a join has just put after a digit (5 ％ → 5％).
     return _FULL_NUMBER.sub(full_width, text), joins
+
+
+# ---------------------------------------------------------------------------------------------
+# Paragraphs broken into a PDF page's lines
+
+# A line at least this share of the page's widest line is "full": the text ran on to the next.
+FULL_LINE_SHARE = 0.9
+# A page with fewer lines than this has no paragraph to reflow (a title page, a chart).
+MIN_REFLOW_LINES = 3
+# A line ending here ends a sentence or introduces a list (closing quotes may follow).
+_LINE_END = re.compile(r"[。！？；：!?;:…][”’」』）)]*$")
+# The next line starts a heading or an item, which never continues the line before it.
+_ITEM_START = re.compile(
+    r"^(?:[一二三四五六七八九十]+、|[（(][一二三四五六七八九十0-9]+[）)]|[0-9]+[.、．](?![0-9])"
+    r"|第[一二三四五六七八九十百0-9]+[章节条部分]|[—－-]{2}|[①-⑳●■◆▲•])"
+)
+# A gap between two words that are not both Latin: Chinese prose has almost none, a table's
+# row (columns set apart) has one per column; two or more mark a row, never joined.
+_COLUMN_GAP = re.compile(r"(?<=[^\x00-\x7f]) +(?=\S)|(?<=\S) +(?=[^\x00-\x7f])|(?<=[0-9%]) +(?=[0-9])")
+_NARROW = re.compile(r"[\x20-\u10ff\uff61-\uffdc]")  # Latin, digits, half-width forms
+
+
+def _width(line: str) -> float:
+    """A line's printed width in Chinese characters: a Latin letter or digit is half of one."""
+    return len(line) - 0.5 * len(_NARROW.findall(line))
+
+
+def reflow_lines(page: str) -> tuple[str, int]:
+    """Join a PDF page's lines that a paragraph ran across; returns ``(text, joins)``.
+
+    A line is joined to the next when it is full (at least ``FULL_LINE_SHARE`` of the page's
+    widest line: Chinese text is set to the width of the column) and does not end a sentence
+    (``。！？；：``), and the next line does not start a heading or an item (一、 （一） 1.).
+    A short line, the last of a paragraph or a heading, is never joined, nor is a table's row
+    (two or more gaps between words, which Chinese prose does not have). Latin words joined
+    across the break keep a space between them; Chinese ones do not.
+    """
+    lines = page.split("\n")
+    widths = [_width(line.strip()) for line in lines]
+    if sum(1 for w in widths if w) < MIN_REFLOW_LINES:
+        return page, 0
+    full = FULL_LINE_SHARE * max(widths)
+    out = [lines[0]]
+    joins = 0
+    for i in range(1, len(lines)):
+        before, line = lines[i - 1].rstrip(), lines[i].lstrip()
+        if (
+            widths[i - 1] >= full
+            and line
+            and not _LINE_END.search(before)
+            and not _ITEM_START.match(line)
+            and len(_COLUMN_GAP.findall(before)) < 2
+            and len(_COLUMN_GAP.findall(line)) < 2
+        ):
+            space = " " if before[-1:].isascii() and before[-1:].isalpha() and line[0].isascii() else ""
+            out[-1] = out[-1].rstrip() + space + line
+            joins += 1
+        else:
+            out.append(lines[i])
+    return "\n".join(out), joins
