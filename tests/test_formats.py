@@ -131,6 +131,13 @@ def test_a_web_page_gives_its_article_headed_by_title_publisher_and_date() -> No
     assert "var tracker" not in read.text and "政务公开" not in read.text
 
 
+def test_a_page_titled_only_by_its_title_tag_loses_the_site_name() -> None:
+    html = page().replace(f'<meta name="ArticleTitle" content="{TITLE}">', "")
+    html = html.replace(f"<h1>{TITLE}</h1>", "")
+    assert f"{TITLE}_" in html
+    assert read_html(html, html_to_text).text.splitlines()[0] == TITLE
+
+
 def test_a_page_trafilatura_finds_nothing_in_falls_back_to_the_visible_text() -> None:
     read = read_html('<html><body><img src="scan.png"></body></html>', lambda html: "fallback text\n")
     assert read == Read("fallback text\n", "html", "html.parser", 0)

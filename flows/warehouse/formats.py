@@ -29,6 +29,7 @@ from flows.warehouse.normalise import join_layout_splits, reflow_lines
 MIN_MAIN_SHARE = 0.1
 _ZIP_MAGIC = b"PK\x03\x04"
 _PUBLISHER = re.compile(r"^(?:来源|信息来源|文章来源|稿件来源|发布机构|发文机关)\s*[:：]\s*(.*)$")
+_SITE_NAME = re.compile(r"网$|网站|门户|政府$|人民政府|官网|频道|首页")
 _CID = re.compile(r"\(cid:[0-9]+\)")
 
 
@@ -184,6 +185,14 @@ def _states_date(html: str, date: str) -> bool:
     return any(s in html for s in spellings)
 
 
+def _clean_title(title: str) -> str:
+    """The page's title without the site's name that a ``<title>`` appends (``X_某市人民政府``)."""
+    parts = re.split(r"\s*(?:_|｜|\||\s-\s|——)\s*", " ".join(title.split()))
+    while len(parts) > 1 and _SITE_NAME.search(parts[-1]):
+        parts.pop()
+    return "_".join(parts).strip()
+
+
 def _page_header(html: str, visible: str, first_body: str, title: str | None, date: str | None) -> list[str]:
     """The first lines: the title, then ``来源：X  date`` as far as the page states them.
 
@@ -205,7 +214,8 @@ def _page_header(html: str, visible: str, first_body: str, title: str | None, da
     if publisher is None:
         m = re.search(r'<meta[^>]+name="ContentSource"[^>]+content="([^"]{1,40})"', html[:20000])
         publisher = m.group(1).strip() if m else None
-    header = [title.strip()] if title and title.strip() else []
+    title = _clean_title(title or "")
+    header = [title] if title else []
     stated = date if date and _states_date(html, date) else None  # a date the page shows, not a guess
     source = "  ".join(p for p in (f"来源：{publisher}" if publisher else None, stated) if p)
     return [*header, *([source] if source else [])]
@@ -245,7 +255,11 @@ def read_html(html: str, fallback: Callable[[str], str]) -> Read:
         return Read(visible, "html", "html.parser", 0)
     body = [_html_line(line) for line in main.replace("\r\n", "\n").splitlines()]
     body = [line for line in body if line]
+    if not body:
+        return Read(visible, "html", "html.parser", 0)
     header = _page_header(html, visible, body[0], getattr(doc, "title", None), getattr(doc, "date", None))
-    if header and body and body[0] == header[0]:
+    if header and body[0] == header[0]:
         header = header[1:]  # the article already starts with its title
+    if any(_PUBLISHER.match(line) for line in body[:3]):  # and states its source itself
+        header = [line for line in header if not line.startswith("来源：")]
     return Read("\n".join([*header, *body]) + "\n", "html", _version("trafilatura"), 0)
