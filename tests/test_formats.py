@@ -14,6 +14,7 @@ import pytest
 from flows.warehouse.formats import Read, Unreadable, read_docx, read_html, read_pdf, sniff_format
 from flows.warehouse.ingest import html_to_text
 from flows.warehouse.normalise import remove_furniture
+from tests.conftest import extract
 
 TITLE = "某市2024年政府工作报告"
 REPORT = [
@@ -232,3 +233,14 @@ def test_formats_are_sniffed_from_the_bytes_not_the_name() -> None:
     assert sniff_format("附件格式：%PDF-1.4 或 Word。".encode(), ".txt") is None  # names the marker
     assert sniff_format(b"\xef\xbb\xbf\n" + pdf_bytes(REPORT), ".pdf") == "pdf"
     assert sniff_format(docx_bytes()[:200], ".docx") == "docx"  # broken: read_docx says so
+
+
+def test_each_format_gives_the_extractor_the_figures_the_plain_text_gives() -> None:
+    def figures(text: str) -> set[str]:
+        return {str(m["text"]) for m in extract(remove_furniture(text)[0])}
+
+    plain = figures("\n".join([TITLE, *REPORT]) + "\n")
+    assert {"5.2%", "120亿元", "32条", "1.8万户"} <= plain
+    wrapped = [TITLE, *REPORT[:3], *wrap("".join(REPORT[3:7]), 24), *REPORT[7:]]
+    for read in (read_html(page(), html_to_text), read_pdf(pdf_bytes(wrapped)), read_docx(docx_bytes())):
+        assert figures(read.text) == plain, read.file_format
