@@ -40,6 +40,7 @@ CRUMB_MAX_CHARS = 16
 _PROSE = re.compile(r"[。！？；!?;]")
 _CRUMB_PUNCT = re.compile(r"[。，,；;！？!?、：:]")
 _STRIP = " \t\u3000\u00a0\u200b\ufeff"  # white space of both widths, and the zero-width kinds
+_BULLETS = "•·●▪"  # a list item's marker, as a page's text gives an <li>: not part of the line's words
 
 SCOPES = ("anywhere", "beside", "separator")
 
@@ -113,7 +114,7 @@ def _classify(lines: list[str], furniture: Furniture) -> list[str | None]:
         if not stripped:
             kinds.append("blank")
             continue
-        kind = furniture.scope_of(stripped)
+        kind = furniture.scope_of(stripped.lstrip(_BULLETS + _STRIP) or stripped)
         if (
             kind is None
             and previous == "separator"
