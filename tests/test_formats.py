@@ -71,8 +71,13 @@ def pdf_bytes(lines: list[str], *, encrypt: str | None = None, scanned: bool = F
     buf = io.BytesIO()
     pdf = canvas.Canvas(buf, encrypt=encrypt)
     if scanned:  # what a scanner makes: a picture of the page, no text
-        pdf.setFillGray(0.8)
-        pdf.rect(60, 300, 480, 460, fill=1)
+        from PIL import Image, ImageDraw
+        from reportlab.lib.utils import ImageReader
+
+        picture = Image.new("L", (240, 320), 255)
+        for y in range(20, 300, 16):  # lines of "print", as pixels
+            ImageDraw.Draw(picture).rectangle((20, y, 220, y + 6), fill=40)
+        pdf.drawImage(ImageReader(picture), 60, 300, width=480, height=460)
     else:
         pdf.setFont("STSong-Light", 11)
         for i, line in enumerate(lines):
