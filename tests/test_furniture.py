@@ -1,15 +1,23 @@
-"""Page furniture goes line by line and prose stays; numbers a PDF's layout split are joined."""
+"""Page furniture goes line by line, prose stays, offsets follow; PDF numbers and lines are rejoined."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flows.warehouse.normalise import join_layout_splits, load_furniture, reflow_lines, remove_furniture
-from tests.conftest import REPO_ROOT
+from flows.warehouse.normalise import (
+    furniture_spans,
+    join_layout_splits,
+    load_furniture,
+    reflow_lines,
+    remove_furniture,
+    shift_offset,
+)
+from tests.conftest import GOLD_DEV, REPO_ROOT, SEEDS_RAW
 
 CORPUS = REPO_ROOT.parent / "shared" / "corpus" / "work-reports"
 TOOLS_IN_ORDER = ["下载", "打印", "全屏", "收藏"]
@@ -212,3 +220,39 @@ def test_no_page_tool_or_font_size_control_is_left_in_the_work_report_corpus() -
         for line in lines.split("\n"):  # nothing removed reads as prose
             assert "。" not in line and len(line) < 40, (path.name, line)
     assert removed_total > 0
+
+
+def _cut(text: str, spans: list[tuple[int, int]]) -> str:
+    pieces, previous = [], 0
+    for start, end in spans:
+        pieces.append(text[previous:start])
+        previous = end
+    return "".join(pieces) + text[previous:]
+
+
+_LINES = ["下载", "打印", "【字号：", "加大", "】", ">", "首页", "政务信息", "", "各位代表：", "增长5.2%。"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_LINES), max_size=12), st.booleans())
+def test_the_cut_spans_give_the_clean_text_and_offsets_follow_them(lines: list[str], newline: bool) -> None:
+    text = "\n".join(lines) + ("\n" if newline else "")
+    clean = remove_furniture(text)[0]
+    spans = furniture_spans(text)
+    assert _cut(text, spans) == clean
+    for offset, char in enumerate(text):
+        if not any(start <= offset < end for start, end in spans):
+            assert clean[shift_offset(offset, spans)] == char
+
+
+def test_a_gold_span_of_a_seed_saved_with_its_furniture_still_slices_after_the_cut() -> None:
+    name = "003_59a226dc23570f64.txt"
+    text = (SEEDS_RAW / name).read_text(encoding="utf-8")
+    clean, removed, _ = remove_furniture(text)
+    spans = furniture_spans(text)
+    assert removed == 3 and spans  # its breadcrumb, 字号 control and QR-code line
+    gold = [json.loads(line) for line in (GOLD_DEV / name.replace(".txt", ".jsonl")).read_text().splitlines()]
+    assert gold
+    for g in gold:
+        start, end = shift_offset(g["start"], spans), shift_offset(g["end"], spans)
+        assert clean[start:end] == text[g["start"] : g["end"]] == g["text"]

@@ -127,18 +127,8 @@ def _classify(lines: list[str], furniture: Furniture) -> list[str | None]:
     return kinds
 
 
-def remove_furniture(text: str, furniture: Furniture | None = None) -> tuple[str, int, str]:
-    """Drop the whole lines of ``text`` that are page furniture.
-
-    Returns ``(clean text, number of lines removed, the removed lines joined by "\\n")``.
-    Lines are matched stripped of white space against ``seeds/page_furniture.csv`` (or
-    ``furniture``); a block of consecutive furniture lines (blank lines between them do not
-    break it) goes whole when it holds a line that is furniture on its own, and the blank
-    lines inside it go with it. A line with sentence punctuation is never dropped by a
-    prefix or a pattern, so prose that mentions 下载 or 打印 stays. Linear in the text.
-    """
-    rules = furniture or load_furniture()
-    lines = text.split("\n")
+def _dropped(lines: list[str], rules: Furniture) -> tuple[list[str | None], list[bool]]:
+    """Each line's kind, and whether it goes (a furniture block holding an anchor line)."""
     kinds = _classify(lines, rules)
     drop = [False] * len(lines)
     run: list[int] = []  # indexes of the current block's furniture lines
@@ -163,9 +153,62 @@ def remove_furniture(text: str, furniture: Furniture | None = None) -> tuple[str
         anchored = anchored or kind != "beside"
     if run:
         close()
+    return kinds, drop
+
+
+def remove_furniture(text: str, furniture: Furniture | None = None) -> tuple[str, int, str]:
+    """Drop the whole lines of ``text`` that are page furniture.
+
+    Returns ``(clean text, number of lines removed, the removed lines joined by "\\n")``.
+    Lines are matched stripped of white space against ``seeds/page_furniture.csv`` (or
+    ``furniture``); a block of consecutive furniture lines (blank lines between them do not
+    break it) goes whole when it holds a line that is furniture on its own, and the blank
+    lines inside it go with it. A line with sentence punctuation is never dropped by a
+    prefix or a pattern, so prose that mentions 下载 or 打印 stays. Linear in the text.
+    """
+    lines = text.split("\n")
+    kinds, drop = _dropped(lines, furniture or load_furniture())
     removed = [line for line, gone, kind in zip(lines, drop, kinds, strict=True) if gone and kind != "blank"]
     kept = [line for line, gone in zip(lines, drop, strict=True) if not gone]
     return "\n".join(kept), len(removed), "\n".join(removed)
+
+
+def furniture_spans(text: str, furniture: Furniture | None = None) -> list[tuple[int, int]]:
+    """The ``(start, end)`` character spans of ``text`` that ``remove_furniture`` cuts, in order.
+
+    Cutting them gives its clean text exactly; with ``shift_offset`` an offset into the
+    original (a gold span of a file saved with its furniture) becomes one into the clean text.
+    A line goes with the line end after it, or, at the end of the text, the one before it.
+    """
+    lines = text.split("\n")
+    _, drop = _dropped(lines, furniture or load_furniture())
+    last_kept = max((i for i, gone in enumerate(drop) if not gone), default=-1)
+    spans: list[tuple[int, int]] = []
+    start = 0
+    for i, (line, gone) in enumerate(zip(lines, drop, strict=True)):
+        end = start + len(line)
+        if gone:
+            span = (start, end + 1) if i < last_kept else (max(0, start - 1), end)
+            if spans and spans[-1][1] >= span[0]:
+                spans[-1] = (spans[-1][0], span[1])  # one span per run of cut lines
+            else:
+                spans.append(span)
+        start = end + 1
+    return spans
+
+
+def shift_offset(offset: int, spans: list[tuple[int, int]]) -> int:
+    """``offset`` into the original text as an offset into the text with ``spans`` cut.
+
+    An offset inside a cut span maps to where the span was. Linear in the spans (a document
+    has a handful).
+    """
+    shift = 0
+    for start, end in spans:
+        if start >= offset:
+            break
+        shift += min(end, offset) - start
+    return offset - shift
 
 
 # ---------------------------------------------------------------------------------------------
