@@ -8,6 +8,8 @@ CJK font, and as a .docx; and the PDFs that give no text (a scan, a password, br
 from __future__ import annotations
 
 import io
+import random
+from collections.abc import Callable
 
 import pytest
 
@@ -249,3 +251,23 @@ def test_each_format_gives_the_extractor_the_figures_the_plain_text_gives() -> N
     wrapped = [TITLE, *REPORT[:3], *wrap("".join(REPORT[3:7]), 24), *REPORT[7:]]
     for read in (read_html(page(), html_to_text), read_pdf(pdf_bytes(wrapped)), read_docx(docx_bytes())):
         assert figures(read.text) == plain, read.file_format
+
+
+@pytest.mark.parametrize("reader", [read_pdf, read_docx])
+def test_a_mangled_file_gives_text_or_unreadable_never_another_error(reader: Callable[[bytes], Read]) -> None:
+    good = pdf_bytes(REPORT) if reader is read_pdf else docx_bytes()
+    rng = random.Random(26)
+    for i in range(60):
+        data = bytearray(good)
+        if i % 3 == 0:
+            data = data[: rng.randrange(len(data))]  # cut short
+        elif i % 3 == 1:
+            for _ in range(5):
+                data[rng.randrange(len(data))] = rng.randrange(256)  # bytes flipped
+        else:
+            at = rng.randrange(len(data))
+            del data[at : at + 50]  # a piece lost
+        try:
+            reader(bytes(data))
+        except Unreadable as err:
+            assert err.reason

@@ -14,6 +14,7 @@ it into a quarantine row, as it does for any unreadable file.
 from __future__ import annotations
 
 import io
+import logging
 import re
 import zipfile
 from collections.abc import Callable, Iterator
@@ -102,6 +103,10 @@ def read_pdf(data: bytes) -> Read:
     """
     import pdfplumber
     from pdfminer.pdfdocument import PDFEncryptionError, PDFPasswordIncorrect
+
+    # pdfminer warns on every repair it makes to a damaged file ("Data-loss while
+    # decompressing"); a run reports an unreadable file once, as a quarantine reason.
+    logging.getLogger("pdfminer").setLevel(logging.ERROR)
 
     try:
         with pdfplumber.open(io.BytesIO(data)) as pdf:
