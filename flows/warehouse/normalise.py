@@ -1,7 +1,7 @@
 """Normalising a report's text before it is stored: three documented, counted steps.
 
-Both are pure ``str → str`` functions that also say how much they changed, so a run can
-report it and a reader can check it; neither touches DuckDB or Prefect.
+Each is a pure ``str → str`` function that also says how much it changed, so a run can
+report it and a reader can check it; none touches DuckDB or Prefect.
 
 * ``join_layout_splits`` (PDF text only): a PDF places glyphs, it does not store words,
   so its text layer splits numbers that the page shows whole: letter-spaced digits
@@ -15,7 +15,11 @@ report it and a reader can check it; neither touches DuckDB or Prefect.
   carries its controls as lines of text (下载 打印 全屏 收藏, the 字号 control, share bars,
   breadcrumbs, footers). They are not part of the report, so whole lines that match
   ``seeds/page_furniture.csv`` are dropped, and the dropped lines are returned so that a
-  run can show what went. A line that reads as prose is never dropped.
+  run can show what went. A line that reads as prose is never dropped. ``furniture_spans``
+  and ``shift_offset`` carry an offset into the file as saved (a gold span) over the cut.
+
+The stored text is the normalised one, so every offset of a fact refers to it and still
+slices it.
 """
 
 from __future__ import annotations
