@@ -226,6 +226,23 @@ def test_a_damaged_word_file_is_unreadable() -> None:
     assert "damaged" in err.value.reason
 
 
+def test_a_macro_enabled_word_file_is_unreadable_by_name_not_as_damaged() -> None:
+    import zipfile
+
+    source, out = zipfile.ZipFile(io.BytesIO(docx_bytes())), io.BytesIO()
+    with zipfile.ZipFile(out, "w") as docm:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename == "[Content_Types].xml":
+                data = data.replace(
+                    b"wordprocessingml.document.main+xml", b"ms-word.document.macroEnabled.main+xml"
+                )
+            docm.writestr(item, data)
+    with pytest.raises(Unreadable) as err:
+        read_docx(out.getvalue())
+    assert "macro-enabled" in err.value.reason and "damaged" not in err.value.reason
+
+
 def test_formats_are_sniffed_from_the_bytes_not_the_name() -> None:
     assert sniff_format(pdf_bytes(REPORT), ".txt") == "pdf"
     assert sniff_format(docx_bytes(), ".bin") == "docx"

@@ -167,6 +167,12 @@ def read_docx(data: bytes) -> Read:
     try:
         document = docx.Document(io.BytesIO(data))
         lines = [_one_line(block) for block in _docx_blocks(document)]
+    except ValueError as exc:
+        if "content type" not in str(exc):
+            raise Unreadable(f"a damaged Word file: it could not be opened ({type(exc).__name__})") from exc
+        kind = str(exc).rsplit("content type is ", 1)[-1].strip("'")
+        why = f"a Word file of a kind that is not read (macro-enabled or a template: {kind})"
+        raise Unreadable(why) from exc
     except Exception as exc:  # python-docx raises a zoo: BadZipFile, KeyError, lxml errors
         raise Unreadable(f"a damaged Word file: it could not be opened ({type(exc).__name__})") from exc
     text = "\n".join(line for line in lines if line)
