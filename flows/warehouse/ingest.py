@@ -515,7 +515,6 @@ def to_text(data: bytes, suffix: str, limit: int = MAX_BYTES) -> Text | str:
     from flows.warehouse import formats, normalise
 
     kind = formats.sniff_format(data, suffix)
-    joins = 0
     try:
         if kind == "pdf":
             read = formats.read_pdf(data)
@@ -537,13 +536,11 @@ def to_text(data: bytes, suffix: str, limit: int = MAX_BYTES) -> Text | str:
                 read = formats.Read(decoded.text, "txt", f"decoded as {encoding}")
     except formats.Unreadable as exc:
         return exc.reason
-    text = read.text.replace("\r\n", "\n").replace("\r", "\n")
-    if read.file_format == "pdf":
-        text, joins = normalise.join_layout_splits(text)
+    text = read.text.replace("\r\n", "\n").replace("\r", "\n")  # a PDF's numbers are joined by read_pdf
     text, furniture, removed = normalise.remove_furniture(text)
     if not text.strip():
         return "only white space, no text" if not furniture else "nothing but page furniture, no report text"
-    return Text(text, encoding, read.file_format, read.extracted_with, furniture, removed, joins + read.layout_joins)
+    return Text(text, encoding, read.file_format, read.extracted_with, furniture, removed, read.layout_joins)
 
 
 def _untouched(path: Path, stamp: tuple[int, int], limit: int) -> bool:
