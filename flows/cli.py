@@ -371,25 +371,24 @@ def extract_rows(paths: list[Path]) -> list[dict[str, object]]:
 
 
 def _file_offsets(raw: pl.DataFrame) -> dict[str, Callable[[int], int]]:
-    """Per text document, how its stored offsets move into the file (``flows.warehouse.file_offsets``).
+    """Per text document whose furniture lines were cut, how a stored offset moves into the file.
 
-    Only where furniture lines were removed: the file is read again and decoded as the
-    run decoded it, so ``start``/``end`` slice the file as ``open()`` reads it.
+    The file is read again and decoded as the run decoded it, and the cut lines are found
+    by the same rules (``flows.warehouse.normalise``), so ``start``/``end`` slice the file as
+    ``open()`` reads it, as the annotation guide's offsets do.
     """
     import polars as pl
 
-    from flows.warehouse.file_offsets import stored_to_file
     from flows.warehouse.ingest import decode
+    from flows.warehouse.normalise import furniture_spans, unshift_offset
 
     moves: dict[str, Callable[[int], int]] = {}
     cut = raw.filter((pl.col("file_format") == "txt") & (pl.col("furniture_lines") > 0))
-    for doc, path, text in cut.unique("document_id").select("document_id", "source_path", "text").iter_rows():
+    for doc, path in cut.unique("document_id").select("document_id", "source_path").iter_rows():
         decoded = decode(Path(path).read_bytes())
         if decoded.text is not None:
-            original = decoded.text.replace("\r\n", "\n").replace("\r", "\n")
-            move = stored_to_file(original, text)
-            if move is not None:
-                moves[doc] = move
+            spans = furniture_spans(decoded.text.replace("\r\n", "\n").replace("\r", "\n"))
+            moves[doc] = lambda offset, spans=spans: unshift_offset(offset, spans)
     return moves
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from flows.cli import extract_rows
-from flows.warehouse.file_offsets import stored_to_file
+from flows.warehouse.normalise import furniture_spans, remove_furniture, shift_offset, unshift_offset
 
 REPORT = (
     "当前位置：首页 > 信息公开 > 通知公告\n"
@@ -26,16 +26,12 @@ def test_extract_gives_offsets_that_slice_the_file_as_open_reads_it(tmp_path: Pa
     assert all(text[r["start"] : r["end"]] == r["text"] for r in rows)
 
 
-def test_offsets_move_past_the_removed_lines_before_them() -> None:
-    original = "下载\n打印\n第一行12个\n收藏\n第二行3个\n"
-    stored = "第一行12个\n第二行3个\n"
-    move = stored_to_file(original, stored)
-    assert move is not None
-    assert original[move(3) : move(3) + 3] == stored[3:6] == "12个"
-    assert original[move(10) : move(10) + 2] == stored[10:12] == "3个"
-    assert move(0) == original.index("第一行")
-
-
-def test_a_text_that_is_not_the_file_less_whole_lines_has_no_map() -> None:
-    assert stored_to_file("第一行12个\n", "第一行１２个\n") is None
-    assert stored_to_file("同一\n", "同一\n")(2) == 2
+def test_unshift_undoes_shift_around_every_cut() -> None:
+    original = REPORT
+    spans = furniture_spans(original)
+    assert len(spans) == 2  # the two lines of controls at the top, and the share bar
+    clean, _, _ = remove_furniture(original)
+    for offset in range(len(clean)):
+        moved = unshift_offset(offset, spans)
+        assert original[moved] == clean[offset]
+        assert shift_offset(moved, spans) == offset

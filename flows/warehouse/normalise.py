@@ -16,7 +16,7 @@ report it and a reader can check it; none touches DuckDB or Prefect.
   breadcrumbs, footers). They are not part of the report, so whole lines that match
   ``seeds/page_furniture.csv`` are dropped, and the dropped lines are returned so that a
   run can show what went. A line that reads as prose is never dropped. ``furniture_spans``
-  and ``shift_offset`` carry an offset into the file as saved (a gold span) over the cut.
+  with ``shift_offset`` and ``unshift_offset`` carry an offset over the cut and back.
 
 The stored text is the normalised one, so every offset of a fact refers to it and still
 slices it.
@@ -213,6 +213,16 @@ def shift_offset(offset: int, spans: list[tuple[int, int]]) -> int:
             break
         shift += min(end, offset) - start
     return offset - shift
+
+
+def unshift_offset(offset: int, spans: list[tuple[int, int]]) -> int:
+    """``offset`` into the text with ``spans`` cut as an offset into the original: ``shift_offset``
+    undone. ``taizhang extract`` answers in the file's offsets with it (``flows/cli.py``)."""
+    for start, end in spans:
+        if start > offset:
+            break
+        offset += end - start
+    return offset
 
 
 # ---------------------------------------------------------------------------------------------
