@@ -246,6 +246,26 @@ def _html_line(line: str) -> str:
     return line
 
 
+# Inline formatting inside a sentence. trafilatura puts each such element on a line of its own
+# (投资额<b>1975</b>亿元 came out as three lines), which cuts a figure off from its unit and its
+# sentence; unwrapped first, their text stays where it was.
+_INLINE_TAGS = ("b", "strong", "em", "i", "u", "font", "span", "small", "big", "mark", "sup", "sub")
+
+
+def _inline_unwrapped(html: str) -> Any:
+    """The page as an lxml tree with inline formatting tags unwrapped and ``<noscript>`` gone."""
+    import lxml.html
+    from lxml import etree
+
+    try:
+        tree = lxml.html.fromstring(html)
+    except (etree.ParserError, ValueError):
+        return html  # trafilatura says what it can of it, or the fallback does
+    etree.strip_tags(tree, *_INLINE_TAGS)
+    etree.strip_elements(tree, "noscript", with_tail=False)
+    return tree
+
+
 def read_html(html: str, fallback: Callable[[str], str]) -> Read:
     """A web page's main text (trafilatura), headed by its title, publisher and date.
 
@@ -257,7 +277,9 @@ def read_html(html: str, fallback: Callable[[str], str]) -> Read:
     try:
         from trafilatura import bare_extraction
 
-        doc = bare_extraction(html, with_metadata=True, include_comments=False, include_tables=True)
+        doc = bare_extraction(
+            _inline_unwrapped(html), with_metadata=True, include_comments=False, include_tables=True
+        )
     except Exception:  # a page trafilatura's lxml cannot take: the standard parser still can
         doc = None
     main = (getattr(doc, "text", None) or "").strip() if doc is not None else ""

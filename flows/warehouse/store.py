@@ -578,6 +578,15 @@ def _merge_raw(con: duckdb.DuckDBPyConnection, scope: str | None, now: datetime)
         "   AND raw_documents.content_sha256 = n.content_sha256"
         "   AND raw_documents.script IS NULL AND n.script IS NOT NULL"
     )
+    # ... and before formats were recorded (sql/014): how the same text was read.
+    con.execute(
+        "UPDATE raw_documents SET file_format = n.file_format, file_sha256 = n.file_sha256,"
+        " extracted_with = n.extracted_with, furniture_lines = n.furniture_lines,"
+        " furniture_text = n.furniture_text, layout_joins = n.layout_joins FROM new_raw n"
+        " WHERE raw_documents.source_path = n.source_path"
+        "   AND raw_documents.content_sha256 = n.content_sha256"
+        "   AND raw_documents.file_sha256 IS NULL AND n.file_sha256 IS NOT NULL"
+    )
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE _touched AS
