@@ -275,32 +275,24 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
 
 def _cmd_sql(args: argparse.Namespace) -> int:
-    import polars as pl
-
     from flows.settings import default_warehouse
     from flows.warehouse import store as warehouse
 
     target = Path(args.warehouse) if args.warehouse else default_warehouse()
-    from flows.outputs.sql_shell import interactive, print_frame, run_file
+    from flows.outputs.sql_shell import explain, interactive, print_frame, run_file
 
     if args.query is None:
         return interactive(target)
-    if args.query.endswith(".sql") and Path(args.query).is_file():
-        try:
-            frames = run_file(target, Path(args.query))
-        except Exception as exc:
-            print(f"query failed: {exc}", file=sys.stderr)
-            return 1
-        for f in frames:
-            print_frame(f, sys.stdout, max_rows=args.max_rows)
-        return 0
     try:
-        frame = warehouse.query(target, args.query)
+        if args.query.endswith(".sql") and Path(args.query).is_file():
+            frames = run_file(target, Path(args.query))
+        else:
+            frames = [warehouse.query(target, args.query)]
     except Exception as exc:
-        print(f"query failed: {exc}", file=sys.stderr)
+        print(f"query failed: {explain(exc)}", file=sys.stderr)
         return 1
-    with pl.Config(tbl_rows=args.max_rows, tbl_cols=-1, fmt_str_lengths=60, tbl_width_chars=200):
-        print(frame)
+    for frame in frames:
+        print_frame(frame, sys.stdout, max_rows=args.max_rows)
     return 0
 
 

@@ -642,9 +642,9 @@ def validate_warehouse(
     never blocks a load. Rows of removed documents stay in the warehouse with their text,
     so they are checked too. ``run_id`` defaults to ``validate-<random>``.
     """
-    from flows.warehouse.store import connect
+    from flows.warehouse.store import connect_sealed
 
-    con = connect(Path(path), read_only=True)
+    con = connect_sealed(Path(path))  # no file access beyond the warehouse
     try:
         present = {
             row[0]
