@@ -34,7 +34,8 @@ def test_clean_run_stores_dq_run_and_dq_result_and_writes_data_docs(
     assert warehouse.query(target, "select count(*) n from dq_result")["n"][0] == run["checks"]
     assert (tmp_path / "taizhang.dq" / "index.html").exists()
     # Written by the checker process while the flow loaded, and waited for before the flow ended.
-    assert (tmp_path / "taizhang.dq" / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html").exists()
+    docs = tmp_path / "taizhang.dq"  # beside the warehouse, named after it
+    assert (docs / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html").exists()
 
 
 @pytest.fixture

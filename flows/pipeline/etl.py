@@ -619,7 +619,7 @@ def publish(summary: RunSummary, dq: pl.DataFrame, quarantine: pl.DataFrame) -> 
         },
         {
             "figure": "warehouse written",
-            "value": "yes" if s.loaded else "no (stage load left out: a dry run)",
+            "value": "yes" if s.loaded else "no: dry run" if "load" not in s.stages else "no: not committed",
         },
     ]
     create_table_artifact(key="etl-summary", table=rows, description=f"taizhang run {summary.run_id}")
@@ -842,6 +842,7 @@ def write_lake(target: Path, parquet_dir: str, base_url: str | None) -> dict[str
 def publish_problems(summary: RunSummary, results: pl.DataFrame, quarantine: pl.DataFrame) -> None:
     """``publish`` for a run whose checks failed: the report of what failed must not hide the
     failure itself, so a publish that fails is only a warning."""
+    summary.count_checks(results)
     state = publish(summary, results, quarantine, return_state=True)
     if not state.is_completed():
         get_run_logger().warning("could not publish the problems artifact: %s", state.message)
@@ -982,7 +983,8 @@ def etl(
             summary.count_load(checks.commit(last_rows(summary, dq, started, chosen)))
             clean_staging(extraction, started)
             lap("load")
-        else:
+        else:  # its batches stay for the run that loads them
+            staging.release_all()
             get_run_logger().info("stage load left out: dry run, the warehouse was not touched")
     if loading and parquet_dir:
         summary.lake = write_lake(target, parquet_dir, parquet_base_url)
