@@ -135,17 +135,24 @@ def test_the_lock_wait_comes_from_the_environment(monkeypatch: pytest.MonkeyPatc
 MISSING = "No files found"
 
 
-def _started_together(
-    pairs: list[tuple[Path, Path]], homes: list[Path], *extra: str
-) -> list[tuple[int, str]]:
-    """Start one run per (folder, warehouse) at once; (exit code, output) of each."""
-    from tests.test_lifecycle import cleaned_up, finish, start_run
+def _started_together(pairs: list[tuple[Path, Path]], homes: list[Path]) -> list[tuple[int, str]]:
+    """Start one run per (folder, warehouse) at once; (exit code, output) of each. The runs must
+    overlap: the run that loaded second had compared its folder with the warehouse before the
+    other's load committed, so it extracted, and then loads, batches the other cleans up after."""
+    from tests.test_lifecycle import COMPARED, LOADED, cleaned_up, finish, start_run
 
     runs: list = []
     with cleaned_up(runs):
         for (folder, target), home in zip(pairs, homes, strict=True):
             runs.append(start_run(folder, target, home))
-        return [(finish(run), run.output(400)) for run in runs]
+        results = [(finish(run), run.output(400)) for run in runs]
+        compared = [min((at for at, line in run.lines if COMPARED in line), default=None) for run in runs]
+        loaded = [min((at for at, line in run.lines if LOADED in line), default=None) for run in runs]
+        first = min(range(len(runs)), key=lambda i: loaded[i] or float("inf"))
+        later = compared[1 - first]
+        assert later is not None and loaded[first] is not None, results
+        assert later < loaded[first], "the runs did not overlap: the test proves nothing"
+        return results
 
 
 def _check_pair(results: list[tuple[int, str]]) -> None:
