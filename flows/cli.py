@@ -126,7 +126,10 @@ def _run(args: argparse.Namespace) -> int:
         extract_pool.prestart(ceiling)
     extract_pool.KEEP_WARM = 0  # this process ends with the run: no worker is kept past extraction
     if args.lock_wait is not None:  # read by the load (flows.warehouse.store.lock_wait)
-        os.environ["TAIZHANG_LOCK_WAIT"] = str(args.lock_wait)
+        if args.lock_wait < 0:
+            print("taizhang run: --lock-wait must be 0 or more seconds", file=sys.stderr)
+            return 2
+        os.environ["TAIZHANG_LOCK_WAIT"] = f"{args.lock_wait:g}"
     from flows.pipeline import progress
     from flows.pipeline.etl import DataQualityError, etl, run_name
     from flows.pipeline.runners import task_runner
