@@ -667,10 +667,10 @@ class Extraction:
     """What ``extract_batches`` did: each batch's ``extract`` result, in submission order."""
 
     staging: Path  # the folder the batches were written to
-    lease: staging.Lease | None = None  # this run's hold on its batches there (``flows.pipeline.staging``)
     results: list[dict[str, Any]] = field(default_factory=list)
     tasks: int = 0
     cached: int = 0
+    lease: staging.Lease | None = None  # this run's hold on its batches there (``flows.pipeline.staging``)
 
     def failed(self) -> dict[str, str]:
         """The documents that went over the memory ceiling alone: document id → why."""
@@ -740,7 +740,7 @@ def extract_batches(
     in_flight = IN_FLIGHT or cpu_count() + 1
     total = documents.height
     del documents
-    done = Extraction(folder, lease)
+    done = Extraction(folder, lease=lease)
     pool = extract_pool.opened(cpu_count(), ceiling) if _extracts_here() else contextlib.nullcontext()
     with pool, document_progress(total, enabled=None if progress.SHOW else False) as advance:
         futures: deque[Any] = deque()
