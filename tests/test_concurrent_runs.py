@@ -9,6 +9,7 @@ warehouse with the one single runs build (the soak's table-by-table comparison).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -136,22 +137,31 @@ MISSING = "No files found"
 
 
 def _started_together(pairs: list[tuple[Path, Path]], homes: list[Path]) -> list[tuple[int, str]]:
-    """Start one run per (folder, warehouse) at once; (exit code, output) of each. The runs must
-    overlap: the run that loaded second had compared its folder with the warehouse before the
-    other's load committed, so it extracted, and then loads, batches the other cleans up after."""
-    from tests.test_lifecycle import COMPARED, LOADED, cleaned_up, finish, start_run
+    """Start one run per (folder, warehouse) at once; (exit code, output) of each.
+
+    The runs must overlap, or the test proves nothing: the run that loads second must have
+    compared its folder with the warehouse (and so extracted what it loads) before the other's
+    load committed and cleaned up. On a busy machine one run can start so much later that it
+    does not; so the test holds the writer lock until both have compared, and the loads wait.
+    """
+    from tests.test_lifecycle import COMPARED, LOADED, cleaned_up, finish, start_run, wait_for_line
 
     runs: list = []
     with cleaned_up(runs):
-        for (folder, target), home in zip(pairs, homes, strict=True):
-            runs.append(start_run(folder, target, home))
+        with contextlib.ExitStack() as held:
+            for target in sorted({target for _, target in pairs}):
+                held.enter_context(warehouse.writer_lock(target, timeout=10))
+            for (folder, target), home in zip(pairs, homes, strict=True):
+                runs.append(start_run(folder, target, home))
+            for run in runs:
+                wait_for_line(run, COMPARED)
         results = [(finish(run), run.output(400)) for run in runs]
         compared = [min((at for at, line in run.lines if COMPARED in line), default=None) for run in runs]
         loaded = [min((at for at, line in run.lines if LOADED in line), default=None) for run in runs]
         first = min(range(len(runs)), key=lambda i: loaded[i] or float("inf"))
         later = compared[1 - first]
         assert later is not None and loaded[first] is not None, results
-        assert later < loaded[first], "the runs did not overlap: the test proves nothing"
+        assert later < loaded[first], "the runs did not overlap"
         return results
 
 
