@@ -130,39 +130,63 @@ def _run(args: argparse.Namespace) -> int:
         # (flows.pipeline.extract_pool): the first one warms up (2-4 s) while Prefect starts.
         extract_pool.prestart(ceiling)
     extract_pool.KEEP_WARM = 0  # this process ends with the run: no worker is kept past extraction
-    from flows.pipeline.etl import DataQualityError, etl
+    if args.lock_wait is not None:  # read by the load (flows.warehouse.store.lock_wait)
+        if args.lock_wait < 0:
+            print("taizhang run: --lock-wait must be 0 or more seconds", file=sys.stderr)
+            return 2
+        os.environ["TAIZHANG_LOCK_WAIT"] = f"{args.lock_wait:g}"
+    from flows.pipeline import progress
+    from flows.pipeline.etl import DataQualityError, etl, run_name
     from flows.pipeline.runners import task_runner
     from flows.settings import RAW_DIR, default_warehouse
 
+    progress.SHOW = True  # a bar on the terminal (none when stderr is not one)
     input_dir = Path(args.input_dir) if args.input_dir else RAW_DIR
     target = Path(args.warehouse) if args.warehouse else default_warehouse()
+    name = run_name(str(input_dir))  # the flow run's name in Prefect, printed as it is
     prefect_server.adopt(server)
     try:
         stages = [s.strip() for s in args.stages.split(",")] if args.stages else None
-        flow_ = etl.with_options(task_runner=task_runner(args.runner))  # None: $TAIZHANG_TASK_RUNNER
+        # runner None: $TAIZHANG_TASK_RUNNER
+        flow_ = etl.with_options(task_runner=task_runner(args.runner), flow_run_name=name)
         with prefect_server.without_heartbeats():
             summary = flow_(
                 input_dir=str(input_dir),
                 warehouse_path=str(target),
                 full_refresh=args.full_refresh,
                 stages=stages,
-                show_progress=True,
                 parquet_dir=args.parquet,
                 parquet_base_url=args.parquet_base_url,
                 memory_limit=args.memory_limit,
             )
     except DataQualityError as exc:
-        print(f"run failed, warehouse unchanged: {exc}", file=sys.stderr)
+        print(f"run failed, warehouse unchanged: {exc}\nflow run {name}", file=sys.stderr)
         return 1
     except (FileNotFoundError, RuntimeError, ValueError) as exc:
-        print(f"run failed: {exc}", file=sys.stderr)
+        print(f"run failed: {exc}\nflow run {name}", file=sys.stderr)
         return 1
+    return _print_run(summary, target)
+
+
+def _checks_line(summary: dict[str, object]) -> str:
+    """The checks of a run, failures split by severity: critical ones block the load, warnings not."""
+    critical, warning = summary["checks_failed_critical"], summary["checks_failed_warning"]
+    line = f"checks passed {summary['checks_passed']}, failed {summary['checks_failed']}"
+    if summary["checks_failed"]:
+        verdict = "nothing blocked" if not critical else "the load was blocked"
+        line += f" (critical {critical}, warning {warning}: {verdict})"
+    return line
+
+
+def _print_run(summary: dict[str, object], target: Path) -> int:
+    """What ``taizhang run`` prints after a run that ended well."""
     from flows.warehouse import store as warehouse
 
     if not summary["loaded"]:
-        print(f"dry run (stages {','.join(summary['stages'])}): the warehouse was not touched")
+        print(f"dry run (stages {','.join(summary['stages'])}): the warehouse was not touched")  # type: ignore[arg-type]
         counts = ("documents", "quarantined", "facts")
         print("  ".join(f"{k} {summary[k]}" for k in counts))
+        print(f"flow run {summary['flow_run']}")
         return 0
 
     run_filter = f"run_id = '{summary['run_id']}'"
@@ -189,8 +213,9 @@ def _run(args: argparse.Namespace) -> int:
         f"rectification items {totals.get('fct_rectification_item', 0)}  "
         f"measures {totals.get('fct_measure', 0)}\n"
         f"extract tasks {summary['extract_tasks']} ({summary['extract_tasks_cached']} cached)  "
-        f"checks passed {summary['checks_passed']} failed {summary['checks_failed']}\n"
-        f"warehouse {summary['warehouse']}"
+        f"{_checks_line(summary)}\n"
+        f"warehouse {summary['warehouse']}\n"
+        f"flow run {summary['flow_run']}"
     )
     lake = dict(summary["lake"])  # type: ignore[call-overload]
     if lake:
@@ -280,32 +305,24 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
 
 def _cmd_sql(args: argparse.Namespace) -> int:
-    import polars as pl
-
     from flows.settings import default_warehouse
     from flows.warehouse import store as warehouse
 
     target = Path(args.warehouse) if args.warehouse else default_warehouse()
-    from flows.outputs.sql_shell import interactive, print_frame, run_file
+    from flows.outputs.sql_shell import explain, interactive, print_frame, run_file
 
     if args.query is None:
         return interactive(target)
-    if args.query.endswith(".sql") and Path(args.query).is_file():
-        try:
-            frames = run_file(target, Path(args.query))
-        except Exception as exc:
-            print(f"query failed: {exc}", file=sys.stderr)
-            return 1
-        for f in frames:
-            print_frame(f, sys.stdout, max_rows=args.max_rows)
-        return 0
     try:
-        frame = warehouse.query(target, args.query)
+        if args.query.endswith(".sql") and Path(args.query).is_file():
+            frames = run_file(target, Path(args.query))
+        else:
+            frames = [warehouse.query(target, args.query)]
     except Exception as exc:
-        print(f"query failed: {exc}", file=sys.stderr)
+        print(f"query failed: {explain(exc)}", file=sys.stderr)
         return 1
-    with pl.Config(tbl_rows=args.max_rows, tbl_cols=-1, fmt_str_lengths=60, tbl_width_chars=200):
-        print(frame)
+    for frame in frames:
+        print_frame(frame, sys.stdout, max_rows=args.max_rows)
     return 0
 
 
@@ -326,7 +343,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         print(f"cannot validate {target}: {exc}", file=sys.stderr)
         return 2
     run = dq.dq_run_row(results, results["run_id"][0], started).row(0, named=True)
-    index = dq.build_data_docs(results, target.parent / "dq", started_at=started)
+    index = dq.build_data_docs(results, dq.docs_dir(target), started_at=started)
     failed = results.filter(~pl.col("success")).sort(pl.col("severity") != "critical")
     if failed.height:
         with pl.Config(tbl_rows=50, tbl_cols=-1, fmt_str_lengths=80, tbl_width_chars=200):
@@ -476,6 +493,13 @@ def main(argv: list[str] | None = None) -> int:
         "machine's memory): a document whose extraction would go over it is quarantined",
     )
     p.add_argument("--stages", help="comma-separated subset of ingest,transform,validate,load (default: all)")
+    p.add_argument(
+        "--lock-wait",
+        type=float,
+        metavar="SECONDS",
+        help="how long the load waits while another run writes the same warehouse, then fails saying"
+        " which (default $TAIZHANG_LOCK_WAIT or 300)",
+    )
     p.set_defaults(func=_cmd_run)
 
     p = sub.add_parser("serve", help="serve the scheduled and on-demand deployments (needs a Prefect server)")

@@ -32,9 +32,10 @@ def test_clean_run_stores_dq_run_and_dq_result_and_writes_data_docs(
     run = warehouse.query(target, "select * from dq_run").row(0, named=True)
     assert run["success"] and run["failed_critical"] == 0 and run["tables"] == 12
     assert warehouse.query(target, "select count(*) n from dq_result")["n"][0] == run["checks"]
-    assert (tmp_path / "dq" / "index.html").exists()
+    assert (tmp_path / "taizhang.dq" / "index.html").exists()
     # Written by the checker process while the flow loaded, and waited for before the flow ended.
-    assert (tmp_path / "dq" / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html").exists()
+    docs = tmp_path / "taizhang.dq"  # beside the warehouse, named after it
+    assert (docs / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html").exists()
 
 
 @pytest.fixture
@@ -70,7 +71,7 @@ def test_critical_failure_stops_the_run_and_leaves_every_table_unchanged(
         etl(input_dir=str(SEEDS_RAW), warehouse_path=str(target), full_refresh=True)
 
     assert warehouse.checksums(target) == before
-    assert "critical checks failed" in (tmp_path / "dq" / "index.html").read_text(encoding="utf-8")
+    assert "critical checks failed" in (tmp_path / "taizhang.dq" / "index.html").read_text(encoding="utf-8")
 
 
 def test_a_load_begun_beside_failing_checks_is_cancelled_once_not_retried(

@@ -261,7 +261,7 @@ def beside(target: Path) -> dict[str, int]:
     """Files and folders beside the warehouse other than the data docs: name -> bytes (recursive)."""
     out = {}
     for p in sorted(target.parent.iterdir()):
-        if p.name == "dq":
+        if p.name == f"{target.stem}.dq":  # the warehouse's data docs
             continue
         size = sum(f.stat().st_size for f in p.rglob("*") if f.is_file()) if p.is_dir() else p.stat().st_size
         out[p.name + ("/" if p.is_dir() else "")] = size

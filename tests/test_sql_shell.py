@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -45,7 +46,7 @@ def test_run_file_returns_one_frame_per_statement(seed_warehouse: Path, tmp_path
     sql = tmp_path / "q.sql"
     sql.write_text(
         "-- a comment; with a semicolon\n"
-        "SET threads = 2;\n"
+        "create temp view v1 as select 1 as one;\n"
         "select count(*) as n from fct_metric;\n"
         "select ';' as s, 'it''s' as t; /* ; */\n"
         "create temp table scratch as select doc from fct_metric;  -- temporary tables are allowed\n"
@@ -152,6 +153,88 @@ def test_the_shell_reads_piped_input_in_a_real_process(seed_warehouse: Path) -> 
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    assert "documents" in result.stdout and "│ 5" in result.stdout.replace("┆", "│")
+    assert "documents" in result.stdout and re.search(r"│ +5 │", result.stdout.replace("┆", "│"))
     assert "v_measure" in result.stdout
     assert PROMPT not in result.stdout
+
+
+# --- sealed from the file system (issue 29) -------------------------------------------------
+
+FILE_STATEMENTS = {
+    "copy to": "copy (select 1 as x) to '{out}/x.csv'",
+    "read_text": "select * from read_text('/etc/passwd')",
+    "read_csv": "select * from read_csv('/etc/hostname')",
+    "attach": "attach '{out}/other.duckdb' as other",
+    "install": "install httpfs",
+}
+
+
+@pytest.mark.parametrize("name", list(FILE_STATEMENTS))
+def test_taizhang_sql_cannot_touch_the_file_system(
+    name: str, seed_warehouse: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Each statement fails from `taizhang sql`, with a message that says why, and writes nothing."""
+    from flows.cli import main
+
+    sql = FILE_STATEMENTS[name].format(out=tmp_path)
+    assert main(["sql", "--warehouse", str(seed_warehouse), sql]) == 1
+    err = capsys.readouterr().err
+    assert "disabled by configuration" in err and "cannot read or write other files" in err, err
+    assert "root:" not in err
+    assert not list(tmp_path.iterdir())  # no x.csv, no other.duckdb
+
+
+def test_shell_and_sql_files_are_sealed_but_temp_tables_work(seed_warehouse: Path, tmp_path: Path) -> None:
+    stdin = io.StringIO(
+        f"copy (select 1) to '{tmp_path}/y.csv';\n"
+        "set enable_external_access = true;\n"
+        "create temp table t as select 2 as two;\n"
+        "select two from t;\n"
+    )
+    out = io.StringIO()
+    assert interactive(seed_warehouse, stdin=stdin, stdout=out) == 1
+    text = out.getvalue()
+    assert "disabled by configuration" in text and "configuration has been locked" in text
+    assert re.search(r"│ +2 │", text.replace("┆", "│"))
+    sql = tmp_path / "q.sql"
+    sql.write_text("select 1;\nselect * from read_text('/etc/passwd');\n", encoding="utf-8")
+    with pytest.raises(duckdb.Error, match=r"statement 2 .*disabled by configuration"):
+        run_file(seed_warehouse, sql)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["q.sql"]
+
+
+def test_report_and_validate_open_the_warehouse_sealed(
+    seed_warehouse: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The report's and the validator's connections cannot read other files either."""
+    from flows.outputs import report
+    from flows.quality import checks
+    from flows.warehouse import store
+
+    opened: list[duckdb.DuckDBPyConnection] = []
+    real = store.connect_sealed
+
+    def sealed(path: Path) -> duckdb.DuckDBPyConnection:
+        con = real(path)
+        with pytest.raises(duckdb.Error, match="disabled by configuration"):
+            con.execute("select * from read_text('/etc/passwd')").fetchall()
+        opened.append(con)
+        return con
+
+    monkeypatch.setattr(store, "connect_sealed", sealed)
+    report.build_report(seed_warehouse, tmp_path / "report")
+    assert len(opened) == 1
+    checks.validate_warehouse(seed_warehouse)
+    assert len(opened) == 2
+
+
+def test_sql_prints_numbers_in_full_without_a_shape_line(
+    seed_warehouse: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from flows.cli import main
+
+    sql = "select 222700000000.0::double as money, 12345678 as n, 2023 as report_year, 'x' as s"
+    assert main(["sql", "--warehouse", str(seed_warehouse), sql]) == 0
+    out = capsys.readouterr().out
+    assert "222,700,000,000" in out and "12,345,678" in out and "2023" in out and "2,023" not in out
+    assert "e11" not in out and "shape:" not in out and "1 row" in out

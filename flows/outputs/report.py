@@ -171,7 +171,7 @@ def build_report(warehouse: Path, out_dir: Path | None = None) -> Path:
     folder always matches the warehouse it was built from.
     """
     out = Path(out_dir) if out_dir is not None else default_report_dir(warehouse)
-    con = wh.connect(Path(warehouse), read_only=True)
+    con = wh.connect_sealed(Path(warehouse))  # reads the warehouse and no other file
     try:
         data = _load(con)
     finally:

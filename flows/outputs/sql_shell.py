@@ -4,14 +4,18 @@
 returns one frame per statement. ``interactive`` is a REPL for people who have
 no DuckDB CLI at hand: prompt ``taizhang> ``, statements may span lines and end
 with ``;``, and ``.tables``, ``.schema TABLE``, ``.help`` and ``.quit`` do what
-they do in the DuckDB and SQLite shells. Results print as Polars tables.
+they do in the DuckDB and SQLite shells. Results print as tables a person reads
+(``format_frame``): numbers in full with thousands separators, the row count below.
 
 Why it is built this way:
 
-- **Read-only connection.** Analysts explore; a shell that can write would let a
-  stray ``DELETE`` damage the warehouse, and a read-write session would lock
-  loads out. DuckDB itself refuses writes on a read-only connection, so no SQL
-  filtering is needed (temporary tables still work, for scratch work).
+- **Read-only connection, sealed from the file system.** Analysts explore; a shell that
+  can write would let a stray ``DELETE`` damage the warehouse, and a read-write session
+  would lock loads out. DuckDB itself refuses writes on a read-only connection, but a
+  read-only connection still writes files (``COPY … TO``) and reads any file
+  (``read_text('/etc/passwd')``); ``store.connect_sealed`` switches DuckDB's external
+  access off and locks the configuration, so no SQL filtering is needed (temporary
+  tables still work, for scratch work; ``SET`` does not).
 - **Statements split by DuckDB's own parser** (``duckdb.extract_statements``),
   so a ``;`` inside a string or a comment never splits a statement.
 - **Works without a terminal.** When standard input is not a TTY the shell shows
@@ -40,7 +44,19 @@ HELP = """\
 .schema TABLE     columns of TABLE with their types and meanings
 .help             this text
 .quit / .exit     leave (so does end of input)
-SQL statements may span lines and end with ;  The warehouse is opened read-only."""
+SQL statements may span lines and end with ;  The warehouse is opened read-only,
+without access to other files (COPY … TO, read_csv, ATTACH, INSTALL and SET fail)."""
+SEALED = (
+    "taizhang sql reads the warehouse only: it cannot read or write other files, attach"
+    " databases, install extensions or change settings"
+)
+# Integer columns printed as they are, without thousands separators: years, ids, positions.
+_PLAIN_INT = ("year", "id", "_char", "_index", "_no", "_ns")
+
+
+def _plain(column: str) -> bool:
+    name = column.lower()
+    return "year" in name or name.endswith(_PLAIN_INT)
 
 
 def _frame(rel: duckdb.DuckDBPyRelation | None) -> pl.DataFrame:
@@ -48,6 +64,14 @@ def _frame(rel: duckdb.DuckDBPyRelation | None) -> pl.DataFrame:
     if rel is None:
         return pl.DataFrame()
     return pl.from_arrow(rel.to_arrow_table())  # type: ignore[return-value]
+
+
+def explain(exc: BaseException) -> str:
+    """DuckDB's error, and what it means when the sealed connection refused it."""
+    text = str(exc)
+    if "disabled by configuration" in text or "configuration has been locked" in text:
+        return f"{text}\n({SEALED})"
+    return text
 
 
 def run_statements(con: duckdb.DuckDBPyConnection, sql: str) -> list[pl.DataFrame]:
@@ -63,26 +87,47 @@ def run_file(warehouse: Path, path: Path) -> list[pl.DataFrame]:
     error, naming the statement's position, after the earlier ones ran.
     """
     sql = Path(path).read_text(encoding="utf-8")
-    con = wh.connect(Path(warehouse), read_only=True)
+    con = wh.connect_sealed(Path(warehouse))
     try:
         out = []
         for i, statement in enumerate(duckdb.extract_statements(sql), start=1):
             try:
                 out.append(_frame(con.sql(statement.query)))
             except duckdb.Error as exc:
-                raise type(exc)(f"statement {i} of {path}: {exc}") from exc
+                raise type(exc)(f"statement {i} of {path}: {explain(exc)}") from exc
         return out
     finally:
         con.close()
 
 
-def print_frame(frame: pl.DataFrame, out: TextIO, max_rows: int = 50) -> None:
-    """Print a result the way ``taizhang sql`` does: all columns, long strings shortened."""
+def format_frame(frame: pl.DataFrame, max_rows: int = 50) -> str:
+    """A result as ``taizhang sql`` prints it: every column, long strings shortened, numbers in
+    full with thousands separators (money reads 222,700,000,000, not 2.2270e11), integer years
+    and ids as they are (2023, not 2,023), and the row count below instead of Polars' ``shape:``."""
     if frame.width == 0:
-        print("OK", file=out)
-        return
-    with pl.Config(tbl_rows=max_rows, tbl_cols=-1, fmt_str_lengths=60, tbl_width_chars=200):
-        print(frame, file=out)
+        return "OK"
+    plain = [c for c, t in frame.schema.items() if t.is_integer() and _plain(c)]
+    shown = frame.with_columns(pl.col(c).cast(pl.String) for c in plain)
+    with pl.Config(
+        tbl_rows=max_rows,
+        tbl_cols=-1,
+        fmt_str_lengths=60,
+        tbl_width_chars=200,
+        thousands_separator=",",
+        fmt_float="full",
+        tbl_hide_dataframe_shape=True,
+        tbl_hide_column_data_types=True,
+        tbl_cell_numeric_alignment="RIGHT",
+    ):
+        table = str(shown)
+    rows = frame.height
+    more = f", {max_rows} shown" if 0 <= max_rows < rows else ""
+    return f"{table}\n{rows:,} row{'s' if rows != 1 else ''}{more}"
+
+
+def print_frame(frame: pl.DataFrame, out: TextIO, max_rows: int = 50) -> None:
+    """Print a result the way ``taizhang sql`` does (``format_frame``)."""
+    print(format_frame(frame, max_rows), file=out)
 
 
 def is_complete(buffer: str) -> bool:
@@ -188,7 +233,7 @@ def interactive(
     if prompt and stdin is sys.stdin:
         with contextlib.suppress(ImportError):  # line editing and history for input(); absent on Windows
             import readline  # noqa: F401
-    con = wh.connect(Path(warehouse), read_only=True)
+    con = wh.connect_sealed(Path(warehouse))
     failed = False
     if prompt:
         print(f"taizhang SQL shell on {warehouse} (read-only). .help for help, .quit to leave.", file=stdout)
@@ -218,7 +263,7 @@ def interactive(
                     print_frame(frame, stdout)
             except duckdb.Error as exc:
                 failed = True
-                print(f"Error: {exc}", file=stdout)
+                print(f"Error: {explain(exc)}", file=stdout)
             except KeyboardInterrupt:
                 con.interrupt()
                 print("interrupted", file=stdout)
@@ -265,7 +310,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         frames = run_file(target, Path(args.file))
     except (duckdb.Error, FileNotFoundError) as exc:
-        print(f"query failed: {exc}", file=sys.stderr)
+        print(f"query failed: {explain(exc)}", file=sys.stderr)
         return 1
     for frame in frames:
         print_frame(frame, sys.stdout)

@@ -37,7 +37,6 @@ import contextlib
 import errno
 import hashlib
 import logging
-import shutil
 import tempfile
 import time
 import uuid
@@ -58,7 +57,7 @@ from prefect.context import TaskRunContext
 from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.tasks import exponential_backoff
 
-from flows.pipeline import extract_pool, stopping
+from flows.pipeline import extract_pool, progress, staging, stopping
 from flows.pipeline.check_queue import DQ_SCHEMA, CheckQueue, DataQualityError, LoadCancelled, LoadGate
 from flows.pipeline.progress import document_progress
 from flows.pipeline.runners import cpu_count, import_in_workers, task_runner
@@ -157,12 +156,15 @@ _PERMANENT_TEXTS = (
 
 def is_permanent(exc: BaseException | None) -> bool:
     """Whether retrying cannot help: a missing folder or file, a permission error, a full disk
-    or quota, a read-only file system, a wrong kind of path, or a load the flow cancelled. The
+    or quota, a read-only file system, a wrong kind of path, a load the flow cancelled, or another
+    run that held the writer lock for the whole wait (``$TAIZHANG_LOCK_WAIT``). The
     error or any error it was raised from counts (the load wraps DuckDB's errors, which name
     the cause only in their text). A busy warehouse, a dropped connection or a timeout are
     transient and retried."""
     while exc is not None:
         if isinstance(exc, LoadCancelled | FileNotFoundError | FileExistsError | PermissionError):
+            return True
+        if isinstance(exc, warehouse.WriterLockTimeout):
             return True
         if isinstance(exc, NotADirectoryError | IsADirectoryError) or (
             isinstance(exc, OSError) and exc.errno in _PERMANENT_ERRNOS
@@ -186,6 +188,7 @@ class RunSummary:
     run_id: str
     input_dir: str
     warehouse: str
+    flow_run: str = ""  # the flow run's name, as Prefect (and its UI) shows it
     documents: int = 0
     new: int = 0
     changed: int = 0
@@ -203,15 +206,17 @@ class RunSummary:
     extract_tasks_cached: int = 0
     checks_passed: int = 0
     checks_failed: int = 0
+    checks_failed_critical: int = 0  # a critical failure blocks the load
+    checks_failed_warning: int = 0  # a warning is recorded; the load goes ahead
     loaded: bool = False
     stages: list[str] = field(default_factory=list)
     stage_seconds: dict[str, float] = field(default_factory=dict)  # wall time per stage, for benchmarks
 
     @classmethod
-    def begin(cls, input_dir: str, target: Path, stages: list[Stage]) -> RunSummary:
+    def begin(cls, input_dir: str, target: Path, stages: list[Stage], flow_run: str = "") -> RunSummary:
         """A new run's summary, with a new run id."""
         run_id = uuid.uuid4().hex[:12]
-        return cls(run_id, str(Path(input_dir).resolve()), str(target.resolve()), stages=stages)
+        return cls(run_id, str(Path(input_dir).resolve()), str(target.resolve()), flow_run, stages=stages)
 
     def count_documents(self, raw: pl.DataFrame, quarantine: pl.DataFrame, status: pl.DataFrame) -> None:
         """The documents read, their status against the warehouse, and the files quarantined."""
@@ -227,6 +232,11 @@ class RunSummary:
         """The checks that passed and failed (``dq_result`` rows)."""
         self.checks_passed = int(dq["success"].sum()) if dq.height else 0
         self.checks_failed = dq.height - self.checks_passed
+        failed = dq.filter(~pl.col("success")) if dq.height else dq
+        self.checks_failed_critical = (
+            failed.filter(pl.col("severity") == "critical").height if dq.height else 0
+        )
+        self.checks_failed_warning = self.checks_failed - self.checks_failed_critical
 
     def count_load(self, counts: dict[str, int]) -> None:
         """What the load says: files removed, rows in the warehouse after it."""
@@ -457,15 +467,18 @@ def _extracts_here() -> bool:
     return context is None or isinstance(context.task_runner, ThreadPoolTaskRunner)
 
 
-def _remove_stale_batches(staging: Path, started: datetime) -> None:
-    """After a load: remove the batch folders older than this run (left by runs that were
-    stopped before their load), so that the staging folder holds no more than a run's batches.
-    A cached extract result whose folder is gone is extracted again (``runner`` in ``etl``)."""
+def _stale_batches(folder: Path, started: datetime) -> list[Path]:
+    """After a load: the batch folders older than this run (left by runs that were stopped
+    before their load), to remove so that the staging folder holds no more than a run's
+    batches. A cached extract result whose folder is gone is extracted again (``runner`` in
+    ``etl``)."""
     cutoff = started.replace(tzinfo=UTC).timestamp()
-    for folder in staging.iterdir():
+    stale = []
+    for batch in folder.iterdir():
         with contextlib.suppress(OSError):
-            if folder.is_dir() and ".tmp-" not in folder.name and folder.stat().st_mtime < cutoff:
-                shutil.rmtree(folder, ignore_errors=True)
+            if batch.is_dir() and ".tmp-" not in batch.name and batch.stat().st_mtime < cutoff:
+                stale.append(batch)
+    return stale
 
 
 def _complete(result: dict[str, Any]) -> bool:
@@ -580,22 +593,34 @@ def lake(warehouse_path: Path, parquet_dir: Path, base_url: str | None = None) -
 @task(name="publish", timeout_seconds=300, retries=1, cache_policy=NO_CACHE)
 def publish(summary: RunSummary, dq: pl.DataFrame, quarantine: pl.DataFrame) -> None:
     """Leave a summary table and a markdown report of problems on the flow run."""
+    s = summary
     rows = [
-        {"figure": "documents read", "value": summary.documents},
-        {"figure": "new", "value": summary.new},
-        {"figure": "changed", "value": summary.changed},
-        {"figure": "unchanged", "value": summary.unchanged},
-        {"figure": "quarantined", "value": summary.quarantined},
-        {"figure": "removed (no longer in the folder)", "value": summary.removed},
-        {"figure": "sentences", "value": summary.sentences},
-        {"figure": "metric facts", "value": summary.facts},
-        {"figure": "rectification items", "value": summary.items},
-        {"figure": "measures", "value": summary.measures},
-        {"figure": "extract tasks", "value": summary.extract_tasks},
-        {"figure": "extract tasks cached", "value": summary.extract_tasks_cached},
-        {"figure": "checks passed", "value": summary.checks_passed},
-        {"figure": "checks failed", "value": summary.checks_failed},
-        {"figure": "loaded", "value": int(summary.loaded)},
+        {"figure": "documents read", "value": s.documents},
+        {"figure": "documents new", "value": s.new},
+        {"figure": "documents changed", "value": s.changed},
+        {"figure": "documents unchanged", "value": s.unchanged},
+        {"figure": "files quarantined (not loaded)", "value": s.quarantined},
+        {"figure": "files removed (no longer in the folder)", "value": s.removed},
+        {"figure": "sentences extracted", "value": s.sentences},
+        {"figure": "metric facts extracted", "value": s.facts},
+        {"figure": "rectification items extracted", "value": s.items},
+        {"figure": "measures extracted", "value": s.measures},
+        {"figure": "extract tasks", "value": s.extract_tasks},
+        {"figure": "extract tasks cached", "value": s.extract_tasks_cached},
+        {"figure": "checks passed", "value": s.checks_passed},
+        {"figure": "checks failed, critical (these block the load)", "value": s.checks_failed_critical},
+        {
+            "figure": "checks failed, warning (recorded; the load went ahead)",
+            "value": s.checks_failed_warning,
+        },
+        {
+            "figure": "documents loaded into the warehouse (new or changed)",
+            "value": s.new + s.changed if s.loaded else 0,
+        },
+        {
+            "figure": "warehouse written",
+            "value": "yes" if s.loaded else "no: dry run" if "load" not in s.stages else "no: not committed",
+        },
     ]
     create_table_artifact(key="etl-summary", table=rows, description=f"taizhang run {summary.run_id}")
     lines = [
@@ -645,6 +670,7 @@ class Extraction:
     results: list[dict[str, Any]] = field(default_factory=list)
     tasks: int = 0
     cached: int = 0
+    lease: staging.Lease | None = None  # this run's hold on its batches there (``flows.pipeline.staging``)
 
     def failed(self) -> dict[str, str]:
         """The documents that went over the memory ceiling alone: document id → why."""
@@ -677,7 +703,6 @@ def extract_batches(
     batch_mb: float,
     memory_limit: str | None,
     full_refresh: bool,
-    show_progress: bool,
     *,
     on_batch: Callable[..., None],
 ) -> Extraction:
@@ -693,10 +718,11 @@ def extract_batches(
     memory ceiling (``flows.pipeline.extract_pool``).
     """
     documents = documents_to_extract(raw, status, full_refresh)
-    staging = _staging_dir(target)
-    for left in extract_pool.clean_staging(staging):
+    folder = _staging_dir(target)
+    for left in extract_pool.clean_staging(folder):
         get_run_logger().info("removed %s, left by a run that was stopped", left.name)
-    out_dir = str(staging)
+    lease = staging.Lease(folder)  # no other run removes a batch this run holds
+    out_dir = str(folder)
     ceiling = extract_pool.memory_ceiling(memory_limit)
     fresh = extract.with_options(refresh_cache=True)
 
@@ -714,12 +740,13 @@ def extract_batches(
     in_flight = IN_FLIGHT or cpu_count() + 1
     total = documents.height
     del documents
-    done = Extraction(staging)
+    done = Extraction(folder, lease=lease)
     pool = extract_pool.opened(cpu_count(), ceiling) if _extracts_here() else contextlib.nullcontext()
-    with pool, document_progress(total, enabled=None if show_progress else False) as advance:
+    with pool, document_progress(total, enabled=None if progress.SHOW else False) as advance:
         futures: deque[Any] = deque()
         while pending and len(futures) < in_flight:
             key, batch = pending.popleft()
+            lease.hold(key)  # before its folder is looked at
             futures.append((runner(key).submit(key, batch, out_dir), key, batch))
         while futures:
             future, key, batch = futures.popleft()
@@ -739,6 +766,7 @@ def extract_batches(
             del future, batch
             if pending:
                 key, batch = pending.popleft()
+                lease.hold(key)
                 futures.append((runner(key).submit(key, batch, out_dir), key, batch))
     return done
 
@@ -789,10 +817,15 @@ def last_rows(
 
 
 def clean_staging(extraction: Extraction, started: datetime) -> None:
-    """After the load: the batches are in the warehouse now; a later run extracts only what changes."""
-    for result in extraction.results:
-        shutil.rmtree(result["dir"], ignore_errors=True)
-    _remove_stale_batches(extraction.staging, started)
+    """After the load: the batches are in the warehouse now; a later run extracts only what
+    changes. Batches another live run holds stay (``flows.pipeline.staging``), and so do those
+    another run is writing (``*.tmp-<pid>-*``, ``extract_pool.clean_staging``)."""
+    folders = [Path(result["dir"]) for result in extraction.results]
+    staging.remove_batches(
+        extraction.staging, [*folders, *_stale_batches(extraction.staging, started)], extraction.lease
+    )
+    if extraction.lease is not None:
+        extraction.lease.release()
 
 
 def write_lake(target: Path, parquet_dir: str, base_url: str | None) -> dict[str, object]:
@@ -809,6 +842,7 @@ def write_lake(target: Path, parquet_dir: str, base_url: str | None) -> dict[str
 def publish_problems(summary: RunSummary, results: pl.DataFrame, quarantine: pl.DataFrame) -> None:
     """``publish`` for a run whose checks failed: the report of what failed must not hide the
     failure itself, so a publish that fails is only a warning."""
+    summary.count_checks(results)
     state = publish(summary, results, quarantine, return_state=True)
     if not state.is_completed():
         get_run_logger().warning("could not publish the problems artifact: %s", state.message)
@@ -828,12 +862,17 @@ class _Laps:
         self.clock = now
 
 
+def run_name(input_dir: str | None, now: datetime | None = None) -> str:
+    """A flow run's name: ``etl-<folder>-<UTC time>``. ``taizhang run`` names its run with it up
+    front (and prints it); a deployment's run gets it from ``_run_name``."""
+    folder = Path(str(input_dir or RAW_DIR)).name
+    return f"etl-{folder}-{now or datetime.now(UTC):%Y%m%d-%H%M%S}"
+
+
 def _run_name() -> str:
     from prefect.runtime import flow_run
 
-    params = flow_run.parameters or {}
-    folder = Path(str(params.get("input_dir") or RAW_DIR)).name
-    return f"etl-{folder}-{datetime.now(UTC):%Y%m%d-%H%M%S}"
+    return run_name((flow_run.parameters or {}).get("input_dir"))
 
 
 def _default_runner() -> Any:
@@ -847,13 +886,16 @@ def _default_runner() -> Any:
 
 def _stop_checker(*_: Any) -> None:
     """Flow hook: a run that failed before its checks were collected stops the checker process,
-    so that its queued checks do not hold up the next run's."""
+    so that its queued checks do not hold up the next run's; it also lets go of its batches
+    (they stay in staging, for a re-run to find, until a later run's clean-up)."""
+    staging.release_all()
     checker.shutdown()
 
 
 def _kill_children(*_: Any) -> None:
     """Flow hook: a crashed or cancelled run (a signal, a cancellation from the UI) kills its
     checker process and extract workers at once rather than waiting for what they were doing."""
+    staging.release_all()
     stopping.stop_children()
 
 
@@ -876,7 +918,6 @@ def etl(
     warehouse_path: str | None = None,
     full_refresh: bool = False,
     stages: list[Stage] | None = None,
-    show_progress: bool = False,
     parquet_dir: str | None = None,
     parquet_base_url: str | None = None,
     batch_mb: float = BATCH_BYTES / 1_000_000,
@@ -890,7 +931,6 @@ def etl(
         full_refresh: Re-extract every document, ignoring the cache, and rebuild the warehouse's tables.
         stages: Stages to run, in order ingest, transform, validate, load. Leave out "load" for a dry
             run that writes nothing; leave out "validate" to load without data-quality checks.
-        show_progress: Draw a progress bar on the terminal (taizhang run sets it; silent when not a terminal).
         parquet_dir: After the load, also write every table as Parquet partitioned by document year, with
             views.sql and lake.duckdb over the files (for object storage and engines beyond DuckDB).
         parquet_base_url: Where the Parquet files will live, e.g. s3://bucket/taizhang (views.sql names it).
@@ -904,7 +944,7 @@ def etl(
     stopping.note_flow_run(prefect_runtime.flow_run.id)
     stopping.take_over()
     target = Path(warehouse_path) if warehouse_path else default_warehouse()
-    summary = RunSummary.begin(input_dir, target, chosen)
+    summary = RunSummary.begin(input_dir, target, chosen, prefect_runtime.flow_run.name)
     lap = _Laps(summary)
     checking, loading = "validate" in chosen and "transform" in chosen, "load" in chosen
     if checking:  # the checker process warms GX up while this reads and extracts
@@ -924,7 +964,7 @@ def etl(
     # Batches go to the checks as they come back; the load waits for their verdict to commit.
     with CheckQueue(summary.run_id, raw, units, enabled=checking) as checks:
         extraction = extract_batches(
-            raw, status, target, batch_mb, memory_limit, full_refresh, show_progress, on_batch=checks.submit
+            raw, status, target, batch_mb, memory_limit, full_refresh, on_batch=checks.submit
         )
         lap("extract")
         raw, quarantine = take_stock(summary, extraction, raw, quarantine)
@@ -933,7 +973,7 @@ def etl(
             checks.load_beside(load, target, load_tables(extraction, raw, units), run_rows, full_refresh)
         checks.finish()
         try:
-            dq = checks.results(target.parent / "dq", started)  # the validate task
+            dq = checks.results(dq_checks.docs_dir(target), started)  # the validate task
         except DataQualityError as exc:
             publish_problems(summary, exc.results, quarantine)
             raise
@@ -943,7 +983,8 @@ def etl(
             summary.count_load(checks.commit(last_rows(summary, dq, started, chosen)))
             clean_staging(extraction, started)
             lap("load")
-        else:
+        else:  # its batches stay for the run that loads them
+            staging.release_all()
             get_run_logger().info("stage load left out: dry run, the warehouse was not touched")
     if loading and parquet_dir:
         summary.lake = write_lake(target, parquet_dir, parquet_base_url)

@@ -135,14 +135,30 @@ def write_batch(bucket_key: str, documents: pl.DataFrame, out_dir: str) -> dict[
     scratch.mkdir(parents=True)
     for name in EXTRACT_TABLES:
         tables[name].write_parquet(scratch / f"{name}.parquet")
-    shutil.rmtree(folder, ignore_errors=True)
-    scratch.rename(folder)
+    publish_batch(scratch, folder)
     return {
         "dir": str(folder),
         "rows": {name: tables[name].height for name in EXTRACT_TABLES},
         "bytes": int(documents["text"].str.len_bytes().sum() or 0),
         "failed": {},
     }
+
+
+def publish_batch(scratch: Path, folder: Path) -> None:
+    """Rename a batch's scratch folder to its name. Another run may have written the same batch
+    (same key: same documents, same code) a moment ago and be loading from it: its complete
+    folder is kept as it is, never removed and replaced, and the scratch goes."""
+    from flows.warehouse.tables import EXTRACT_TABLES
+
+    try:
+        scratch.rename(folder)  # also over an empty folder
+        return
+    except OSError:
+        if all((folder / f"{name}.parquet").is_file() for name in EXTRACT_TABLES):
+            shutil.rmtree(scratch, ignore_errors=True)
+            return
+    shutil.rmtree(folder, ignore_errors=True)  # not a whole batch: replaced
+    scratch.rename(folder)
 
 
 def merge_batches(parts: list[dict[str, Any]], folder: Path, documents: pl.DataFrame) -> dict[str, Any]:
@@ -165,8 +181,7 @@ def merge_batches(parts: list[dict[str, Any]], folder: Path, documents: pl.DataF
             table = pl.concat(frames, how="vertical_relaxed")
         table.write_parquet(scratch / f"{name}.parquet")
         rows[name] = table.height
-    shutil.rmtree(folder, ignore_errors=True)
-    scratch.rename(folder)
+    publish_batch(scratch, folder)
     for p in parts:
         shutil.rmtree(p["dir"], ignore_errors=True)
     return {"dir": str(folder), "rows": rows, "bytes": int(documents["text"].str.len_bytes().sum() or 0)}

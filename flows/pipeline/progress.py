@@ -16,6 +16,11 @@ class Advance(Protocol):
     def __call__(self, documents: int) -> None: ...
 
 
+# Whether the flow draws its bar (on a terminal only): ``taizhang run`` sets it, since the flow
+# runs in its process. Not a flow parameter: a deployment's run has no terminal to draw on.
+SHOW = False
+
+
 @contextmanager
 def document_progress(total: int, enabled: bool | None = None) -> Iterator[Advance]:
     """Yield ``advance(n)``; show a bar of ``total`` documents when stderr is a terminal."""

@@ -26,7 +26,9 @@ from __future__ import annotations
 import datetime as dt
 import html
 import json
+import os
 import re
+import threading
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
@@ -642,9 +644,9 @@ def validate_warehouse(
     never blocks a load. Rows of removed documents stay in the warehouse with their text,
     so they are checked too. ``run_id`` defaults to ``validate-<random>``.
     """
-    from flows.warehouse.store import connect
+    from flows.warehouse.store import connect_sealed
 
-    con = connect(Path(path), read_only=True)
+    con = connect_sealed(Path(path))  # no file access beyond the warehouse
     try:
         present = {
             row[0]
@@ -668,6 +670,13 @@ def validate_warehouse(
 
 
 # --------------------------------------------------------------------------- data docs
+
+
+def docs_dir(warehouse: Path) -> Path:
+    """Where a warehouse's data docs go: ``<stem>.dq/`` beside it (``warehouse/taizhang.dq/``),
+    so that warehouses in one folder each keep their own."""
+    warehouse = Path(warehouse)
+    return warehouse.parent / f"{warehouse.stem}.dq"
 
 
 def build_data_docs(
@@ -716,13 +725,20 @@ def build_data_docs(
                 record["gx_error"] = f"{type(exc).__name__}: {exc}"
                 _write_record(runs_dir, record)
     index = out_dir / "index.html"
-    index.write_text(_render_index(out_dir), encoding="utf-8")
+    _write_whole(index, _render_index(out_dir))
     return index
 
 
 def _write_record(runs_dir: Path, record: Mapping[str, object]) -> None:
     path = runs_dir / f"{_safe(str(record['run_id']))}.json"
-    path.write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
+    _write_whole(path, json.dumps(record, ensure_ascii=False))
+
+
+def _write_whole(path: Path, text: str) -> None:
+    """Write aside, then rename: two runs' docs at once never leave (or read) half a file."""
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{threading.get_ident()}")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
 
 
 def _read_records(out_dir: Path) -> list[dict[str, Any]]:

@@ -49,7 +49,9 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import json
 import os
+import re
 import shutil
 import time
 import uuid
@@ -96,6 +98,8 @@ VERSION_COLUMNS = (
 # raw_documents columns that say when, not what: left out when comparing current states.
 _WHEN_COLUMNS = ("ingested_at", "modified_ns", "removed_at", "removed_reason")
 DEFAULT_TIMEOUT = 300.0
+# How long a load waits for another run's writer lock, in seconds (``lock_wait``).
+LOCK_WAIT_ENV = "TAIZHANG_LOCK_WAIT"
 # DuckDB's memory during a load; beyond it, it spills to disk. A flow's load runs beside its last
 # checks (``flows.pipeline.etl``), so it must stay small: loading 100 MB of text, a 768 MB limit added
 # 673 MB to the process, 256 MB added 420 MB, in about the same time (5.4 and 5.5 s).
@@ -108,6 +112,24 @@ STEP_HOOK: Callable[[str], None] | None = None
 
 class WarehouseBusyError(RuntimeError):
     """Another process holds the warehouse (or its writer lock) for longer than the timeout."""
+
+
+class WriterLockTimeout(WarehouseBusyError):
+    """Another run held the writer lock for the whole wait: waiting again (a retry) would not help."""
+
+
+def lock_wait(default: float = DEFAULT_TIMEOUT) -> float:
+    """Seconds a load waits for the writer lock: ``$TAIZHANG_LOCK_WAIT`` (``taizhang run --lock-wait``)."""
+    text = os.environ.get(LOCK_WAIT_ENV, "").strip()
+    if not text:
+        return default
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise ValueError(f"${LOCK_WAIT_ENV} must be a number of seconds, not {text!r}") from None
+    if seconds < 0:
+        raise ValueError(f"${LOCK_WAIT_ENV} must be 0 or more seconds, not {text!r}")
+    return seconds
 
 
 def _step(name: str) -> None:
@@ -127,6 +149,47 @@ def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
         return duckdb.connect(str(path), read_only=True)
     path.parent.mkdir(parents=True, exist_ok=True)
     return duckdb.connect(str(path), config={"storage_compatibility_version": STORAGE_COMPATIBILITY})
+
+
+def connect_sealed(path: Path) -> duckdb.DuckDBPyConnection:
+    """A read-only connection that cannot touch the file system beyond the warehouse.
+
+    For people's SQL (``taizhang sql``) and for the report and validation, which need nothing
+    else: ``COPY … TO``, ``read_text`` / ``read_csv`` of other files, ``ATTACH``, ``INSTALL`` and
+    ``LOAD`` fail with DuckDB's "file system operations are disabled by configuration", and the
+    configuration is locked, so no ``SET`` turns that back on (nor any other ``SET``). Temporary
+    tables still work. A Parquet lake's ``lake.duckdb`` (only views over Parquet files, see
+    ``flows.outputs.export``) may read the folders its views name, and nothing else.
+    """
+    con = connect(path, read_only=True)
+    try:
+        folders = _view_folders(con)
+        if folders:
+            con.execute("SET allowed_directories = $d", {"d": folders})
+        con.execute("SET enable_external_access = false")
+        con.execute("SET lock_configuration = true")
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
+def _view_folders(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The local folders a database of views only (a Parquet lake) reads: none for a warehouse."""
+    tables = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database()"
+    ).fetchall()[0][0]
+    if tables:
+        return []
+    sqls = con.execute(
+        "SELECT sql FROM duckdb_views() WHERE NOT internal AND database_name = current_database()"
+    ).fetchall()
+    folders = set()
+    for (sql,) in sqls:
+        for found in re.findall(r"read_parquet\(\s*'([^']+)'", sql or ""):
+            if found.startswith("/"):  # a URL (s3://…) is not a local folder
+                folders.add(found.split("*", 1)[0].rsplit("/", 1)[0] + "/")
+    return sorted(folders)
 
 
 def apply_schema(con: duckdb.DuckDBPyConnection, sql_dir: Path = SQL_DIR) -> None:
@@ -162,12 +225,15 @@ def _wal(path: Path) -> Path:
 
 
 @contextmanager
-def writer_lock(path: Path, timeout: float = DEFAULT_TIMEOUT) -> Iterator[None]:
-    """Hold the exclusive writer lock of ``path``, waiting up to ``timeout`` seconds for it.
+def writer_lock(path: Path, timeout: float | None = None) -> Iterator[None]:
+    """Hold the exclusive writer lock of ``path``, waiting up to ``timeout`` seconds for it
+    (default ``lock_wait()``: ``$TAIZHANG_LOCK_WAIT`` or 300).
 
     ``flock`` rather than a marker file: the kernel releases it when the holder
-    dies, so a killed load never blocks the next one.
+    dies, so a killed load never blocks the next one. The holder writes its pid and start
+    time into the file, so that a run that waited in vain can say who holds it.
     """
+    timeout = lock_wait() if timeout is None else timeout
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(lock_path(path), os.O_RDWR | os.O_CREAT, 0o644)
     try:
@@ -178,14 +244,36 @@ def writer_lock(path: Path, timeout: float = DEFAULT_TIMEOUT) -> Iterator[None]:
                 break
             except BlockingIOError:
                 if time.monotonic() >= deadline:
-                    raise WarehouseBusyError(
-                        f"another load into {path} still holds the writer lock {lock_path(path)} "
-                        f"after {timeout:g} s; it will finish or die, then re-run"
+                    raise WriterLockTimeout(
+                        f"another run is writing {path} ({_holder(fd)}); waited {timeout:g} s for it"
+                        f" (${LOCK_WAIT_ENV} or taizhang run --lock-wait sets how long): re-run once it"
+                        " has finished"
                     ) from None
                 time.sleep(0.1)
+        _note_holder(fd)
         yield
     finally:
         os.close(fd)
+
+
+def _note_holder(fd: int) -> None:
+    """Write this process's pid and start time into the lock file it holds."""
+    import psutil
+
+    started = datetime.fromtimestamp(psutil.Process().create_time(), UTC)
+    note = {"pid": os.getpid(), "started": started.strftime("%Y-%m-%d %H:%M:%S UTC")}
+    with contextlib.suppress(OSError):
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, json.dumps(note).encode(), 0)
+
+
+def _holder(fd: int) -> str:
+    """``started <when>, pid <pid>`` of the lock's holder, as it wrote them."""
+    try:
+        note = json.loads(os.pread(fd, 4096, 0).decode() or "{}")
+        return f"started {note['started']}, pid {note['pid']}"
+    except (OSError, ValueError, KeyError):
+        return "who and since when unknown: the lock file names nobody"
 
 
 def _remove(path: Path) -> None:
@@ -253,7 +341,7 @@ def load(
     full_refresh: bool = False,
     input_dir: Path | str | None = None,
     now: datetime | None = None,
-    timeout: float = DEFAULT_TIMEOUT,
+    timeout: float | None = None,
     before_commit: Callable[[], Mapping[str, pl.DataFrame]] | None = None,
 ) -> dict[str, int]:
     """Apply one run atomically (see the module docstring) and return row counts and file counts.
@@ -289,6 +377,7 @@ def load(
     quarantine = run_rows.get("quarantine")
     stamp = now or _stamp(raw, quarantine)
     scope = _scope(input_dir, run_rows.get("etl_run"))
+    timeout = lock_wait() if timeout is None else timeout
     with writer_lock(path, timeout):
         _step("locked")
         for stale in temp_files(path):
@@ -720,8 +809,8 @@ def checksums(path: Path, *, current_only: bool = False) -> dict[str, str]:
 
 
 def query(path: Path, sql: str) -> pl.DataFrame:
-    """Run one read-only query and return the result as a frame."""
-    con = connect(path, read_only=True)
+    """Run one read-only query and return the result as a frame (``connect_sealed``: no file access)."""
+    con = connect_sealed(path)
     try:
         rel = con.sql(sql)
         if rel is None:  # a statement without a result (e.g. SET)
