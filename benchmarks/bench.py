@@ -7,7 +7,7 @@ With ``--corpus DIR`` (by default ``../shared/corpus/work-reports/`` beside the 
 when that folder exists: 96 real government work reports, 4.7 MB, no text repeated; ``--corpus ''``
 skips it) the script first measures that folder, lines prefixed ``real``: the bare bound, the
 empty-folder run, ``taizhang run`` end to end (MB/s with start-up included, and net of
-start-up: the empty-folder run's time of the same invocation subtracted), peak RSS of all the
+start-up: the median empty-folder run of the same invocation subtracted), peak RSS of all the
 run's processes, and ``taizhang extract`` alone on the folder (one process: no Prefect, no
 workers; MB/s with its start-up included, and its peak RSS). These are the figures to plan a real
 archive with. The empty-folder run (step 5 below) comes first, shared by both corpora.
@@ -34,8 +34,9 @@ script prints one line per figure:
    what runs on one core alone (start-up, the last checks, the load).
 4. The same run is repeated with nothing changed, and then with 1% of the files
    changed.
-5. A run on an empty folder measures the fixed start-up (after one warm-up run, since
-   a fresh Prefect home migrates its database on first use).
+5. Runs on an empty folder measure the fixed start-up (after one warm-up run, since
+   a fresh Prefect home migrates its database on first use): the median of
+   ``--startup-runs`` (3) runs, each printed.
 6. With ``--also-mb``, a second corpus of that size gets a full run into a fresh
    warehouse, and the growth of peak RSS between the two sizes is printed.
 
@@ -322,6 +323,12 @@ def main() -> None:
         default=REAL if REAL.is_dir() else None,
         help=f"a folder of real reports to measure first (default: {REAL} when present; '' skips it)",
     )
+    parser.add_argument(
+        "--startup-runs",
+        type=int,
+        default=3,
+        help="empty-folder runs; their median is the start-up subtracted from every run (default 3)",
+    )
     args = parser.parse_args()
 
     shutil.rmtree(args.work, ignore_errors=True)
@@ -333,8 +340,13 @@ def main() -> None:
 
     # A fresh PREFECT_HOME migrates its database once: warm it up first.
     run_flow(empty, args.work / "warmup.duckdb", home, args.runner)
-    startup = float(run_flow(empty, args.work / "empty.duckdb", home, args.runner)["wall"])  # type: ignore[arg-type]
-    print(f"start-up: empty-folder run seconds {startup:.1f}")
+    walls = sorted(
+        float(run_flow(empty, args.work / f"empty{i}.duckdb", home, args.runner)["wall"])  # type: ignore[arg-type]
+        for i in range(max(1, args.startup_runs))
+    )
+    startup = walls[len(walls) // 2]  # the median: one run under load can be seconds off
+    runs = ", ".join(f"{w:.1f}" for w in walls)
+    print(f"start-up: empty-folder run seconds {startup:.1f} (median of {len(walls)}: {runs})")
     if args.corpus and str(args.corpus) not in ("", "."):
         measure_real(args.corpus, args.work, home, args.runner, startup)
     if args.mb <= 0:
