@@ -282,7 +282,9 @@ def report(name: str, s: dict[str, object], mb: float, chars: int, bound: float,
     )
 
 
-def measure_real(folder: Path, work: Path, home: Path, runner: str, startup: float) -> None:
+def measure_real(
+    folder: Path, work: Path, home: Path, runner: str, startup: float, startup_cpu: float
+) -> None:
     """The run and the extractor alone on a folder of real reports (``real:`` lines)."""
     files, size = folder_size(folder)
     mb = size / 1_000_000
@@ -295,6 +297,12 @@ def measure_real(folder: Path, work: Path, home: Path, runner: str, startup: flo
     net = float(run["wall"]) - startup  # type: ignore[arg-type]
     net_rate = f"{mb / net:.3f}" if net > 0 else "n/a (the run was not slower than an empty one)"
     print(f"real: MB/s net of start-up        {net_rate}")
+    # Under load wall seconds swing by tens of seconds; CPU seconds hardly do. The run's CPU net of
+    # the empty run's, over the cores, is what the work itself would take with the cores to itself.
+    net_cpu = sum(dict(run["cpu_seconds"]).values()) - startup_cpu  # type: ignore[call-overload]
+    cores = os.cpu_count() or 1
+    rate = f"{mb / net_cpu:.3f} MB per CPU-second, {mb * cores / net_cpu:.2f} MB/s on {cores} busy cores"
+    print(f"real: CPU seconds net of start-up {net_cpu:.1f} ({rate})" if net_cpu > 0 else "")
     ex = run_extract(folder, work / "real-extract.jsonl")
     print(f"real-extract: wall seconds         {ex['wall']:.1f} (start-up included)")
     print(f"real-extract: MB/s                 {mb / ex['wall']:.3f}")
@@ -340,15 +348,20 @@ def main() -> None:
 
     # A fresh PREFECT_HOME migrates its database once: warm it up first.
     run_flow(empty, args.work / "warmup.duckdb", home, args.runner)
-    walls = sorted(
-        float(run_flow(empty, args.work / f"empty{i}.duckdb", home, args.runner)["wall"])  # type: ignore[arg-type]
+    empties = [
+        run_flow(empty, args.work / f"empty{i}.duckdb", home, args.runner)
         for i in range(max(1, args.startup_runs))
-    )
+    ]
+    walls = sorted(float(e["wall"]) for e in empties)  # type: ignore[arg-type]
+    cpus = sorted(sum(dict(e["cpu_seconds"]).values()) for e in empties)  # type: ignore[call-overload]
     startup = walls[len(walls) // 2]  # the median: one run under load can be seconds off
+    startup_cpu = cpus[len(cpus) // 2]
     runs = ", ".join(f"{w:.1f}" for w in walls)
     print(f"start-up: empty-folder run seconds {startup:.1f} (median of {len(walls)}: {runs})")
+    listed = ", ".join(f"{c:.1f}" for c in cpus)
+    print(f"start-up: empty-folder run CPU seconds {startup_cpu:.1f} (median of {len(cpus)}: {listed})")
     if args.corpus and str(args.corpus) not in ("", "."):
-        measure_real(args.corpus, args.work, home, args.runner, startup)
+        measure_real(args.corpus, args.work, home, args.runner, startup, startup_cpu)
     if args.mb <= 0:
         if not args.keep:
             shutil.rmtree(args.work, ignore_errors=True)
