@@ -1,9 +1,19 @@
-"""Benchmark the taizhang pipeline on a synthetic corpus built from the seed reports.
+"""Benchmark the taizhang pipeline on real reports and on a synthetic corpus built from the seeds.
 
-    .venv/bin/python benchmarks/bench.py --mb 100 [--runner processes|dask|threads]
+    .venv/bin/python benchmarks/bench.py --mb 100 [--corpus DIR] [--runner processes|dask|threads]
         [--also-mb 200] [--work /tmp/taizhang-bench] [--keep]
 
-It prints one line per figure:
+With ``--corpus DIR`` (by default ``../shared/corpus/work-reports/`` beside the repository,
+when that folder exists: 96 real government work reports, 4.7 MB, no text repeated; ``--corpus ''``
+skips it) the script first measures that folder, lines prefixed ``real``: the bare bound, the
+empty-folder run, ``taizhang run`` end to end (MB/s with start-up included, and net of
+start-up: the median empty-folder run of the same invocation subtracted), peak RSS of all the
+run's processes, and ``taizhang extract`` alone on the folder (one process: no Prefect, no
+workers; MB/s with its start-up included, and its peak RSS). These are the figures to plan a real
+archive with. The empty-folder run (step 5 below) comes first, shared by both corpora.
+
+The synthetic corpus stays for scale and memory figures (``--mb 0`` skips it); for it, the
+script prints one line per figure:
 
 1. A deterministic corpus of about ``--mb`` MB of UTF-8 text is built from the
    seeds: their paragraphs recombined into new documents, with the figures in them
@@ -24,8 +34,9 @@ It prints one line per figure:
    what runs on one core alone (start-up, the last checks, the load).
 4. The same run is repeated with nothing changed, and then with 1% of the files
    changed.
-5. A run on an empty folder measures the fixed start-up (after one warm-up run, since
-   a fresh Prefect home migrates its database on first use).
+5. Runs on an empty folder measure the fixed start-up (after one warm-up run, since
+   a fresh Prefect home migrates its database on first use): the median of
+   ``--startup-runs`` (3) runs, each printed.
 6. With ``--also-mb``, a second corpus of that size gets a full run into a fresh
    warehouse, and the growth of peak RSS between the two sizes is printed.
 
@@ -56,6 +67,7 @@ import psutil  # comes with distributed (prefect-dask); sums the RSS of the flow
 
 REPO = Path(__file__).resolve().parents[1]
 SEEDS = REPO / "seeds" / "raw"
+REAL = REPO.parent / "shared" / "corpus" / "work-reports"  # 96 real work reports, when present
 DIGIT = re.compile(r"[0-9]")
 
 
@@ -84,12 +96,18 @@ def build_corpus(out: Path, mb: float, seed: int = 20261123) -> tuple[int, int]:
     return n, total
 
 
+def folder_size(folder: Path) -> tuple[int, int]:
+    """Files and bytes of a folder, every file below it (as the flow reads it: ``read_folder``)."""
+    files = [p for p in folder.rglob("*") if p.is_file()]
+    return len(files), sum(p.stat().st_size for p in files)
+
+
 def lower_bound(folder: Path) -> tuple[float, int]:
     """Read and decode every file, then one Polars regex scan for digits: the machine's floor."""
     import polars as pl
 
     start = time.perf_counter()
-    texts = [p.read_bytes().decode("utf-8") for p in sorted(folder.glob("*.txt"))]
+    texts = [p.read_bytes().decode("utf-8") for p in sorted(folder.rglob("*.txt"))]
     frame = pl.DataFrame({"text": texts})
     frame.select(pl.col("text").str.extract_all(r"[0-9]+").list.len().sum())
     return time.perf_counter() - start, sum(len(t) for t in texts)
@@ -209,6 +227,39 @@ def run_flow(folder: Path, warehouse: Path, home: Path, runner: str) -> dict[str
     return summary
 
 
+def run_extract(folder: Path, output: Path) -> dict[str, float]:
+    """``taizhang extract FOLDER --output FILE`` in a child process, start-up included: wall
+    seconds, peak RSS and CPU seconds (one process: the command extracts in its own process)."""
+    code = "import sys; from flows.cli import main; sys.exit(main(sys.argv[1:]))"
+    env = {**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+    log = output.with_suffix(".log")
+    start = time.perf_counter()
+    with log.open("w") as err:
+        child = subprocess.Popen(
+            [sys.executable, "-c", code, "extract", str(folder), "--output", str(output)],
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            env=env,
+            cwd=REPO,
+        )
+        sampler = _Sampler(child.pid)
+        while child.poll() is None:
+            sampler.sample()
+            time.sleep(0.1)
+    wall = time.perf_counter() - start
+    if child.returncode != 0:
+        raise SystemExit(f"taizhang extract failed:\n{log.read_text()[-3000:]}")
+    with output.open(encoding="utf-8") as f:
+        rows = sum(1 for _ in f)
+    return {
+        "wall": wall,
+        "peak_rss_mb": sampler.peak / 2**20,
+        "cpu": sum(sampler.cpu.values()),
+        "processes": len(sampler.cpu),
+        "rows": rows,
+    }
+
+
 def report(name: str, s: dict[str, object], mb: float, chars: int, bound: float, startup: float) -> None:
     wall = float(s["wall"])  # type: ignore[arg-type]
     print(f"{name}: wall seconds                {wall:.1f}")
@@ -231,6 +282,36 @@ def report(name: str, s: dict[str, object], mb: float, chars: int, bound: float,
     )
 
 
+def measure_real(
+    folder: Path, work: Path, home: Path, runner: str, startup: float, startup_cpu: float
+) -> None:
+    """The run and the extractor alone on a folder of real reports (``real:`` lines)."""
+    files, size = folder_size(folder)
+    mb = size / 1_000_000
+    print(f"real: folder {folder}")
+    print(f"real: documents {files} MB {mb:.2f}")
+    bound, chars = lower_bound(folder)
+    print(f"real: bound: read+decode+regex seconds {bound:.2f} ({mb / bound:.0f} MB/s)")
+    run = run_flow(folder, work / "real.duckdb", home, runner)
+    report("real", run, mb, chars, bound, startup)
+    net = float(run["wall"]) - startup  # type: ignore[arg-type]
+    net_rate = f"{mb / net:.3f}" if net > 0 else "n/a (the run was not slower than an empty one)"
+    print(f"real: MB/s net of start-up        {net_rate}")
+    # Under load wall seconds swing by tens of seconds; CPU seconds hardly do. The run's CPU net of
+    # the empty run's, over the cores, is what the work itself would take with the cores to itself.
+    net_cpu = sum(dict(run["cpu_seconds"]).values()) - startup_cpu  # type: ignore[call-overload]
+    cores = os.cpu_count() or 1
+    rate = f"{mb / net_cpu:.3f} MB per CPU-second, {mb * cores / net_cpu:.2f} MB/s on {cores} busy cores"
+    print(f"real: CPU seconds net of start-up {net_cpu:.1f} ({rate})" if net_cpu > 0 else "")
+    ex = run_extract(folder, work / "real-extract.jsonl")
+    print(f"real-extract: wall seconds         {ex['wall']:.1f} (start-up included)")
+    print(f"real-extract: MB/s                 {mb / ex['wall']:.3f}")
+    print(f"real-extract: characters/s         {chars / ex['wall']:,.0f}")
+    print(f"real-extract: CPU seconds          {ex['cpu']:.1f} ({ex['processes']:.0f} process(es))")
+    print(f"real-extract: peak RSS MB          {ex['peak_rss_mb']:.0f}")
+    print(f"real-extract: mentions             {ex['rows']:.0f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -244,25 +325,53 @@ def main() -> None:
         help="task runner for the flow (flows.pipeline.runners): threads, processes, dask, tcp://host:port",
     )
     parser.add_argument("--also-mb", type=float, help="a second, larger corpus: the growth of peak RSS")
+    parser.add_argument(
+        "--corpus",
+        type=Path,
+        default=REAL if REAL.is_dir() else None,
+        help=f"a folder of real reports to measure first (default: {REAL} when present; '' skips it)",
+    )
+    parser.add_argument(
+        "--startup-runs",
+        type=int,
+        default=3,
+        help="empty-folder runs; their median is the start-up subtracted from every run (default 3)",
+    )
     args = parser.parse_args()
 
     shutil.rmtree(args.work, ignore_errors=True)
     corpus, empty, home = args.work / "corpus", args.work / "empty", args.work / "prefect-home"
     empty.mkdir(parents=True)
-    files, size = build_corpus(corpus, args.mb)
-    mb = size / 1_000_000
     print(f"machine: {os.cpu_count()} cores, python {sys.version.split()[0]}, runner {args.runner}")
-    print(f"corpus: documents {files}")
-    print(f"corpus: MB {mb:.1f}")
-    bound, chars = lower_bound(corpus)
-    print(f"bound: read+decode+regex seconds {bound:.2f} ({mb / bound:.0f} MB/s)")
     secs, seed_chars = extractor_speed()
     print(f"extractor on the seeds (distinct text, one core): characters/s {seed_chars / secs:,.0f}")
 
     # A fresh PREFECT_HOME migrates its database once: warm it up first.
     run_flow(empty, args.work / "warmup.duckdb", home, args.runner)
-    startup = float(run_flow(empty, args.work / "empty.duckdb", home, args.runner)["wall"])  # type: ignore[arg-type]
-    print(f"start-up: empty-folder run seconds {startup:.1f}")
+    empties = [
+        run_flow(empty, args.work / f"empty{i}.duckdb", home, args.runner)
+        for i in range(max(1, args.startup_runs))
+    ]
+    walls = sorted(float(e["wall"]) for e in empties)  # type: ignore[arg-type]
+    cpus = sorted(sum(dict(e["cpu_seconds"]).values()) for e in empties)  # type: ignore[call-overload]
+    startup = walls[len(walls) // 2]  # the median: one run under load can be seconds off
+    startup_cpu = cpus[len(cpus) // 2]
+    runs = ", ".join(f"{w:.1f}" for w in walls)
+    print(f"start-up: empty-folder run seconds {startup:.1f} (median of {len(walls)}: {runs})")
+    listed = ", ".join(f"{c:.1f}" for c in cpus)
+    print(f"start-up: empty-folder run CPU seconds {startup_cpu:.1f} (median of {len(cpus)}: {listed})")
+    if args.corpus and str(args.corpus) not in ("", "."):
+        measure_real(args.corpus, args.work, home, args.runner, startup, startup_cpu)
+    if args.mb <= 0:
+        if not args.keep:
+            shutil.rmtree(args.work, ignore_errors=True)
+        return
+    files, size = build_corpus(corpus, args.mb)
+    mb = size / 1_000_000
+    print(f"corpus: documents {files}")
+    print(f"corpus: MB {mb:.1f}")
+    bound, chars = lower_bound(corpus)
+    print(f"bound: read+decode+regex seconds {bound:.2f} ({mb / bound:.0f} MB/s)")
     warehouse = args.work / "taizhang.duckdb"
     full = run_flow(corpus, warehouse, home, args.runner)
     report("full", full, mb, chars, bound, startup)
