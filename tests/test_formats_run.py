@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import polars as pl
 from flows.pipeline.etl import build_tables
 from flows.warehouse.ingest import read_folder
 from tests.test_formats import REPORT, TABLE, TITLE, docx_bytes, page, pdf_bytes
+from tests.test_incremental import rows, run
 
 
 def _folder(tmp_path: Path) -> Path:
@@ -59,3 +61,29 @@ def test_the_web_page_is_stored_without_its_chrome_and_says_what_it_removed(tmp_
     for chrome in ("首页", "下载", "打印", "【字号", "分享到", "主办单位", "网站标识码", "联系电话"):
         assert not any(line.startswith(chrome) for line in lines), chrome
     assert html["extracted_with"].startswith("trafilatura")
+
+
+def test_a_scanned_and_an_encrypted_pdf_are_quarantined_each_with_its_reason(tmp_path: Path) -> None:
+    folder = tmp_path / "inbox"
+    folder.mkdir()
+    (folder / "scan.pdf").write_bytes(pdf_bytes(REPORT, scanned=True))
+    (folder / "locked.pdf").write_bytes(pdf_bytes(REPORT, encrypt="secret"))
+    raw, quarantine = read_folder(folder)
+    assert raw.height == 0
+    reasons = {Path(p).name: r for p, r in quarantine.select("source_path", "reason").iter_rows()}
+    assert "scanned PDF" in reasons["scan.pdf"] and "no text layer" in reasons["scan.pdf"]
+    assert "encrypted PDF" in reasons["locked.pdf"]
+
+
+def test_a_changed_pdf_keeps_its_earlier_version_with_format_and_file_hash(tmp_path: Path) -> None:
+    folder, target = tmp_path / "inbox", tmp_path / "w.duckdb"
+    folder.mkdir()
+    first = pdf_bytes([TITLE, *REPORT])
+    (folder / "report.pdf").write_bytes(first)
+    run(folder, target)
+    (folder / "report.pdf").write_bytes(pdf_bytes([TITLE, *REPORT[:-1]]))
+    run(folder, target)
+    [(fmt, sha, reason)] = rows(target, "select file_format, file_sha256, reason from document_version")
+    assert (fmt, sha) == ("pdf", hashlib.sha256(first).hexdigest()) and reason.startswith("changed")
+    [(fmt, extracted_with)] = rows(target, "select file_format, extracted_with from raw_documents")
+    assert fmt == "pdf" and extracted_with.startswith("pdfplumber")
