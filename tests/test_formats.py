@@ -180,6 +180,14 @@ def test_a_paragraph_the_pdf_broke_into_lines_is_one_line_again() -> None:
     assert read.reflowed_lines == len(lines) - 5
 
 
+def test_a_page_number_under_a_paragraph_that_runs_on_is_cut_not_glued_to_the_prose() -> None:
+    paragraph = "".join(REPORT[3:7])
+    lines = wrap(paragraph, 24)[:-1]  # the page ends mid-sentence on a full line: it runs on
+    read = read_pdf(pdf_bytes([TITLE, *lines, "- 1 -"]))
+    assert read.text.splitlines() == [TITLE, "".join(lines)]
+    assert (read.furniture_lines, read.furniture_text) == (1, "- 1 -")
+
+
 def test_a_pdf_with_numbers_split_by_its_layout_is_joined_and_counted() -> None:
     read = read_pdf(pdf_bytes(["出口总额 1 6 5 5 亿美元，增长１２．５％。"]))
     assert read.text == "出口总额 1655亿美元，增长12.5%。\n"

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-from flows.warehouse.normalise import join_layout_splits, reflow_lines
+from flows.warehouse.normalise import join_layout_splits, reflow_lines, remove_furniture
 
 # trafilatura text shorter than this share of the page's visible text is called "found
 # nothing": the main-text heuristics then latched onto a teaser or a caption, not the report,
@@ -43,6 +43,8 @@ class Read:
     extracted_with: str  # the library and its version, e.g. 'pdfplumber 0.11.11', or 'html.parser'
     layout_joins: int = 0  # numbers normalise.join_layout_splits joined (PDF only)
     reflowed_lines: int = 0  # line breaks normalise.reflow_lines joined inside paragraphs (PDF only)
+    furniture_lines: int = 0  # furniture lines the reader already removed (a PDF's page numbers)
+    furniture_text: str = ""  # ... and those lines, one per line
 
 
 class Unreadable(Exception):
@@ -125,9 +127,21 @@ def read_pdf(data: bytes) -> Read:
     if sum(len(m) for page in pages for m in _CID.findall(page)) > chars / 2:
         # Glyph numbers without a map to characters: the text layer exists but says nothing.
         raise Unreadable("a PDF whose fonts carry no character map: its text layer reads as (cid:N) codes")
-    reflowed = [reflow_lines(page.replace("\r\n", "\n").replace("\r", "\n").strip("\n")) for page in pages]
+    # A page's furniture (its number, a running footer) goes before the reflow: the page's last
+    # line runs on into the next page, and reflowing would glue the footer onto the prose.
+    cut = [remove_furniture(page.replace("\r\n", "\n").replace("\r", "\n").strip("\n")) for page in pages]
+    reflowed = [reflow_lines(page) for page, _, _ in cut]
     text, joins = join_layout_splits("\n".join(page for page, _ in reflowed))
-    return Read(text.strip() + "\n", "pdf", _version("pdfplumber"), joins, sum(n for _, n in reflowed))
+    removed = "\n".join(lines for _, n, lines in cut if n)
+    return Read(
+        text.strip() + "\n",
+        "pdf",
+        _version("pdfplumber"),
+        joins,
+        sum(n for _, n in reflowed),
+        sum(n for _, n, _ in cut),
+        removed,
+    )
 
 
 def _docx_blocks(document: Any) -> Iterator[str]:
@@ -249,7 +263,8 @@ def _html_line(line: str) -> str:
 # Inline formatting inside a sentence. trafilatura puts each such element on a line of its own
 # (投资额<b>1975</b>亿元 came out as three lines), which cuts a figure off from its unit and its
 # sentence; unwrapped first, their text stays where it was.
-_INLINE_TAGS = ("b", "strong", "em", "i", "u", "font", "span", "small", "big", "mark", "sup", "sub")
+# (Not <sup>/<sub>: 10<sup>4</sup> unwrapped would read as 104.)
+_INLINE_TAGS = ("b", "strong", "em", "i", "u", "font", "span", "small", "big", "mark")
 
 
 def _inline_unwrapped(html: str) -> Any:

@@ -538,6 +538,9 @@ def to_text(data: bytes, suffix: str, limit: int = MAX_BYTES) -> Text | str:
         return exc.reason
     text = read.text.replace("\r\n", "\n").replace("\r", "\n")  # a PDF's numbers are joined by read_pdf
     text, furniture, removed = normalise.remove_furniture(text)
+    if read.furniture_lines:  # the reader's own cut (a PDF's page numbers, before its reflow)
+        furniture += read.furniture_lines
+        removed = "\n".join(part for part in (read.furniture_text, removed) if part)
     if not text.strip():
         return "only white space, no text" if not furniture else "nothing but page furniture, no report text"
     return Text(text, encoding, read.file_format, read.extracted_with, furniture, removed, read.layout_joins)
