@@ -400,9 +400,15 @@ def _file_offsets(raw: pl.DataFrame) -> dict[str, Callable[[int], int]]:
     from flows.warehouse.normalise import furniture_spans, unshift_offset
 
     moves: dict[str, Callable[[int], int]] = {}
-    cut = raw.filter((pl.col("file_format") == "txt") & (pl.col("furniture_lines") > 0))
-    for doc, path in cut.unique("document_id").select("document_id", "source_path").iter_rows():
-        decoded = decode(Path(path).read_bytes())
+    # The file a document's facts name (``doc``) is its first path, as ``build_tables`` keeps it.
+    first = raw.unique("document_id", keep="first", maintain_order=True)
+    cut = first.filter((pl.col("file_format") == "txt") & (pl.col("furniture_lines") > 0))
+    for doc, path in cut.select("document_id", "source_path").iter_rows():
+        try:
+            decoded = decode(Path(path).read_bytes())
+        except OSError as exc:  # gone since it was read: its offsets stay the stored text's
+            print(f"offsets of {path} are the stored text's: {exc}", file=sys.stderr)
+            continue
         if decoded.text is not None:
             spans = furniture_spans(decoded.text.replace("\r\n", "\n").replace("\r", "\n"))
             moves[doc] = lambda offset, spans=spans: unshift_offset(offset, spans)

@@ -35,3 +35,20 @@ def test_unshift_undoes_shift_around_every_cut() -> None:
         moved = unshift_offset(offset, spans)
         assert original[moved] == clean[offset]
         assert shift_offset(moved, spans) == offset
+
+
+def test_a_copy_without_furniture_read_first_names_the_facts_and_keeps_their_offsets(tmp_path: Path) -> None:
+    clean = "".join(line for line in REPORT.splitlines(keepends=True)[2:] if not line.startswith("分享到"))
+    (tmp_path / "a_clean.txt").write_text(clean, encoding="utf-8")
+    (tmp_path / "b_furniture.txt").write_text(REPORT, encoding="utf-8")
+    rows = extract_rows([tmp_path / "a_clean.txt", tmp_path / "b_furniture.txt"])
+    assert {r["doc"] for r in rows} == {"a_clean.txt"}
+    assert all(clean[r["start"] : r["end"]] == r["text"] for r in rows)
+
+
+def test_offsets_slice_a_crlf_file_as_open_reads_it(tmp_path: Path) -> None:
+    path = tmp_path / "report.txt"
+    path.write_bytes(REPORT.replace("\n", "\r\n").encode("utf-8"))
+    rows = extract_rows([path])
+    text = path.read_text(encoding="utf-8")  # universal newlines: \r\n reads as \n
+    assert rows and all(text[r["start"] : r["end"]] == r["text"] for r in rows)
