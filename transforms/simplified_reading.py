@@ -3,13 +3,14 @@
 The extractor's vocabulary (units, verbs, metric words, jieba's dictionary) is simplified
 Chinese, so a report in traditional characters (a Hong Kong or Taiwan source, an old
 scan) yields fewer facts read as it is. ``simplified_reading`` gives the transforms a
-simplified copy of such a document, converted with OpenCC, **of exactly the same
-length**, so every offset the transforms compute holds in the original too;
+simplified copy of such a document, converted with OpenCC character by character, **of
+exactly the same length**, so every offset the transforms compute holds in the original too;
 ``original_text`` then re-slices every stored text column from the original, so what
 a fact row shows is what the file says (provenance: text == source[start:end]).
 
-Interpretive columns (the metric phrase, the unit, titles) stay in the simplified
-reading: they are the warehouse's normalised words, which is what a query groups by.
+Interpretive columns, and texts without offsets of their own (the metric phrase, the unit,
+titles, ``opinion_text``), stay in the simplified reading: they are the warehouse's
+normalised words, which is what a query groups by.
 Only documents flagged ``script == 'traditional'`` are converted: OpenCC's phrase
 tables would otherwise touch simplified text that uses a character both scripts share.
 """
@@ -40,16 +41,15 @@ def _converter():
 
 
 def simplify_same_length(text: str) -> str:
-    """OpenCC's simplified reading of ``text``, of the same length character for character.
+    """OpenCC's simplified reading of ``text``, character for character, so of the same length.
 
-    OpenCC converts phrase by phrase (so 乾隆 stays and 乾淨 becomes 干净); when a phrase
-    mapping changes the length, the text is converted character by character instead,
-    which never does, so offsets always carry over.
+    Character by character, not phrase by phrase: a phrase table may map a phrase to one of
+    another length, and two such changes can cancel out in the total while shifting every
+    offset between them. One character at a time cannot shift anything; what it loses is
+    the rare choice that depends on the phrase (乾 in 乾隆 against 乾淨), which no figure,
+    unit or measure word of a report depends on.
     """
     converter = _converter()
-    simplified = converter.convert(text)
-    if len(simplified) == len(text):
-        return simplified
     table = {}
     for ch in set(text):
         one = converter.convert(ch)

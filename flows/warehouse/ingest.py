@@ -6,13 +6,15 @@ with it, and ``read_files`` never raises, so one bad file cannot stop a run.
 The only entries skipped on purpose are hidden ones (a name starting with a dot:
 editor backups, ``.DS_Store``, a warehouse's lock file).
 
-Decoding, in order:
+A file becomes text by its bytes, not its name (``to_text``): a PDF's text layer,
+a Word file's paragraphs and tables, a web page's article (``flows.warehouse.formats``);
+anything else is decoded, in order:
 
 1. nothing but whitespace → quarantined (empty);
 2. larger than ``MAX_BYTES`` → quarantined without being read whole, so a huge
    file costs nothing (a report is a few hundred kilobytes; past the limit the
    extractor would take minutes);
-3. a known binary signature (PDF, Office, ZIP, images, executables) →
+3. a known binary signature (images, archives, legacy Office, executables) →
    quarantined, naming what the file looks like;
 4. a byte-order mark decides (UTF-8, UTF-16, UTF-32);
 5. UTF-8 if the bytes are valid UTF-8 (random bytes almost never are) and hold
@@ -24,11 +26,11 @@ Decoding, in order:
    is silent garbage.
 
 After decoding, control characters mean binary; an HTML page is reduced to its
-visible text with the standard library's ``html.parser`` (a real, tolerant
-parser), and that extracted text is what is stored, so every offset refers to
-it. Line ends become ``\\n``. The script (simplified or traditional) is decided
-by the share of traditional-only characters, as OpenCC's conversion table
-defines them.
+article (trafilatura; the standard library's parser gives the visible text when
+no article is found). Line ends become ``\\n`` and whole lines of page furniture
+go (``flows.warehouse.normalise``); that text is what is stored, so every offset
+refers to it. The script (simplified or traditional) is decided by the share of
+traditional-only characters, as OpenCC's conversion table defines them.
 """
 
 from __future__ import annotations
