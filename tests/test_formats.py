@@ -228,6 +228,25 @@ def test_a_damaged_pdf_is_unreadable_as_damaged(cut: bytes | str) -> None:
     assert "damaged" in err.value.reason
 
 
+def test_a_pdf_that_reads_past_its_time_budget_is_unreadable_as_too_slow(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import flows.warehouse.formats as formats
+
+    monkeypatch.setattr(formats, "PDF_SECONDS", -1.0)
+    with pytest.raises(Unreadable, match="too slow to read"):
+        read_pdf(pdf_bytes(REPORT))
+
+
+def test_a_word_file_that_inflates_past_the_limit_is_not_inflated(monkeypatch: pytest.MonkeyPatch) -> None:
+    import flows.warehouse.formats as formats
+
+    data = docx_bytes()
+    monkeypatch.setattr(formats, "DOCX_INFLATED_BYTES", len(data))  # its parts inflate to more
+    with pytest.raises(Unreadable, match="inflates to"):
+        read_docx(data)
+
+
 def test_a_damaged_word_file_is_unreadable() -> None:
     with pytest.raises(Unreadable) as err:
         read_docx(docx_bytes()[:200])

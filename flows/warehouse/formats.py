@@ -16,6 +16,7 @@ from __future__ import annotations
 import io
 import logging
 import re
+import time
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -28,6 +29,11 @@ from flows.warehouse.normalise import join_layout_splits, reflow_lines, remove_f
 # nothing": the main-text heuristics then latched onto a teaser or a caption, not the report,
 # and the whole visible text (furniture is removed later, line by line) loses less.
 MIN_MAIN_SHARE = 0.1
+# A report's PDF reads in seconds (200 pages: 26 s on a busy 2-core machine); past this budget a
+# file is quarantined rather than left to use up the reading task's time.
+PDF_SECONDS = 300.0
+# A .docx is a zip; a report's inflates to a few megabytes. Past this it is not read.
+DOCX_INFLATED_BYTES = 256 * 1024 * 1024
 _ZIP_MAGIC = b"PK\x03\x04"
 _PUBLISHER = re.compile(r"^(?:来源|信息来源|文章来源|稿件来源|发布机构|发文机关)\s*[:：]\s*(.*)$")
 _SITE_NAME = re.compile(r"网$|网站|门户|政府$|人民政府|官网|频道|首页")
@@ -86,8 +92,18 @@ def sniff_format(data: bytes, suffix: str = "") -> str | None:
 
 
 def _pdf_pages(pdf: Any) -> Iterator[str]:
-    """Each page's text; a page's cached layout is freed once read, so memory stays flat."""
-    for page in pdf.pages:
+    """Each page's text; a page's cached layout is freed once read, so memory stays flat.
+
+    Raises ``Unreadable`` past ``PDF_SECONDS``: one pathological file must not use up the
+    reading task's time and fail the run's other files with it.
+    """
+    deadline = time.monotonic() + PDF_SECONDS
+    for number, page in enumerate(pdf.pages, 1):
+        if time.monotonic() > deadline:
+            raise Unreadable(
+                f"a PDF too slow to read: {number - 1} pages took over {PDF_SECONDS:g} s "
+                "(split it, or save it as text)"
+            )
         try:
             yield page.extract_text() or ""
         finally:
@@ -113,6 +129,8 @@ def read_pdf(data: bytes) -> Read:
     try:
         with pdfplumber.open(io.BytesIO(data)) as pdf:
             pages = list(_pdf_pages(pdf))
+    except Unreadable:
+        raise
     except Exception as exc:  # pdfplumber wraps pdfminer's errors in PdfminerException
         inner = exc.args[0] if exc.args and isinstance(exc.args[0], BaseException) else exc
         if isinstance(inner, PDFPasswordIncorrect | PDFEncryptionError):
@@ -178,6 +196,15 @@ def read_docx(data: bytes) -> Read:
     """
     import docx
 
+    try:  # the inflated size, before anything is inflated: a small zip can hold gigabytes
+        inflated = sum(info.file_size for info in zipfile.ZipFile(io.BytesIO(data)).infolist())
+    except (zipfile.BadZipFile, OSError, ValueError):
+        inflated = 0  # python-docx says what is wrong with it below
+    if inflated > DOCX_INFLATED_BYTES:
+        raise Unreadable(
+            f"a Word file that inflates to {inflated:,} bytes, over the limit of "
+            f"{DOCX_INFLATED_BYTES:,} (a zip bomb, or far larger than a report)"
+        )
     try:
         document = docx.Document(io.BytesIO(data))
         lines = [_one_line(block) for block in _docx_blocks(document)]
