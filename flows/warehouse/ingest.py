@@ -69,6 +69,10 @@ RAW_SCHEMA = {
     "script": pl.String,
     "ingested_at": pl.Datetime("us"),
     "text": pl.String,
+}
+# How each file was read (sql/014_formats.sql): named once, for raw_documents, its versions
+# and the warehouse's state.
+FORMAT_SCHEMA = {
     "file_format": pl.String,
     "file_sha256": pl.String,
     "extracted_with": pl.String,
@@ -76,6 +80,7 @@ RAW_SCHEMA = {
     "furniture_text": pl.String,
     "layout_joins": pl.Int32,
 }
+RAW_SCHEMA |= FORMAT_SCHEMA
 QUARANTINE_SCHEMA = {
     "source_path": pl.String,
     "reason": pl.String,

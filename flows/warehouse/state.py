@@ -11,6 +11,8 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from flows.warehouse.ingest import FORMAT_SCHEMA
+
 
 class WarehouseWriteError(RuntimeError):
     """The warehouse could not be written; the message says what to do about it."""
@@ -49,12 +51,7 @@ KNOWN_FILE_COLUMNS = (
     "modified_ns",
     "encoding",
     "script",
-    "file_format",
-    "file_sha256",
-    "extracted_with",
-    "furniture_lines",
-    "furniture_text",
-    "layout_joins",
+    *FORMAT_SCHEMA,
 )
 
 

@@ -65,6 +65,7 @@ import duckdb
 import polars as pl
 
 from flows.settings import SQL_DIR
+from flows.warehouse.ingest import FORMAT_SCHEMA
 
 STORAGE_COMPATIBILITY = "v1.5.0"
 # The per-document tables of the walking skeleton (kept for callers that import it); a load
@@ -88,12 +89,7 @@ VERSION_COLUMNS = (
     "removed_at",
     "removed_reason",
     "text",
-    "file_format",
-    "file_sha256",
-    "extracted_with",
-    "furniture_lines",
-    "furniture_text",
-    "layout_joins",
+    *FORMAT_SCHEMA,
 )
 # raw_documents columns that say when, not what: left out when comparing current states.
 _WHEN_COLUMNS = ("ingested_at", "modified_ns", "removed_at", "removed_reason")
@@ -489,16 +485,7 @@ def _reference(frames: Mapping[str, Frame]) -> list[str]:
 
 def _raw_frame(raw: pl.DataFrame) -> pl.DataFrame:
     """The run's raw rows, with null columns where the caller predates them (``script``, formats)."""
-    missing = {
-        "script": pl.String,
-        "modified_ns": pl.Int64,
-        "file_format": pl.String,
-        "file_sha256": pl.String,
-        "extracted_with": pl.String,
-        "furniture_lines": pl.Int32,
-        "furniture_text": pl.String,
-        "layout_joins": pl.Int32,
-    }
+    missing = {"script": pl.String, "modified_ns": pl.Int64, **FORMAT_SCHEMA}
     absent = [pl.lit(None, dtype=t).alias(c) for c, t in missing.items() if c not in raw.columns]
     return raw.with_columns(absent)
 
@@ -669,9 +656,7 @@ def _merge_raw(con: duckdb.DuckDBPyConnection, scope: str | None, now: datetime)
     )
     # ... and before formats were recorded (sql/014): how the same text was read.
     con.execute(
-        "UPDATE raw_documents SET file_format = n.file_format, file_sha256 = n.file_sha256,"
-        " extracted_with = n.extracted_with, furniture_lines = n.furniture_lines,"
-        " furniture_text = n.furniture_text, layout_joins = n.layout_joins FROM new_raw n"
+        f"UPDATE raw_documents SET {', '.join(f'{c} = n.{c}' for c in FORMAT_SCHEMA)} FROM new_raw n"
         " WHERE raw_documents.source_path = n.source_path"
         "   AND raw_documents.content_sha256 = n.content_sha256"
         "   AND raw_documents.file_sha256 IS NULL AND n.file_sha256 IS NOT NULL"
