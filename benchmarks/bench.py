@@ -207,10 +207,7 @@ def run_flow(folder: Path, warehouse: Path, home: Path, runner: str) -> dict[str
             env=env,
             cwd=REPO,
         )
-        sampler = _Sampler(child.pid)
-        while child.poll() is None:
-            sampler.sample()
-            time.sleep(0.1)
+        sampler = _watch(child)
         peak, cpu = sampler.peak, sampler.cpu
     wall = time.perf_counter() - start
     stdout, stderr = log.with_suffix(".out").read_text(), log.read_text()
@@ -225,6 +222,15 @@ def run_flow(folder: Path, warehouse: Path, home: Path, runner: str) -> dict[str
         by_kind[kind] = by_kind.get(kind, 0.0) + seconds
     summary["cpu_seconds"] = by_kind
     return summary
+
+
+def _watch(child: subprocess.Popen[bytes]) -> _Sampler:
+    """Sample a child's process tree ten times a second until it exits."""
+    sampler = _Sampler(child.pid)
+    while child.poll() is None:
+        sampler.sample()
+        time.sleep(0.1)
+    return sampler
 
 
 def run_extract(folder: Path, output: Path) -> dict[str, float]:
@@ -242,10 +248,7 @@ def run_extract(folder: Path, output: Path) -> dict[str, float]:
             env=env,
             cwd=REPO,
         )
-        sampler = _Sampler(child.pid)
-        while child.poll() is None:
-            sampler.sample()
-            time.sleep(0.1)
+        sampler = _watch(child)
     wall = time.perf_counter() - start
     if child.returncode != 0:
         raise SystemExit(f"taizhang extract failed:\n{log.read_text()[-3000:]}")
